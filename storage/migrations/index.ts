@@ -1,0 +1,15 @@
+import { sql as identity } from './0001_identity.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Migrations are TypeScript modules, not .sql files next to the process, so they are
+ * compiled into the single executable. Append only; never edit a shipped one.
+ */
+export const migrations: Migration[] = [
+  { version: 1, name: 'identity', sql: identity },
+];
