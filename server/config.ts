@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import { Type, type Static } from 'typebox';
+import Value from 'typebox/value';
+
+/**
+ * Every setting in one table: the README's option list, the `HEARTH_*` environment
+ * names and the CLI flags all come from here, so they cannot drift apart.
+ * Precedence: flag > environment > config file > default.
+ */
+export const SETTINGS = {
+  dataDir: { env: 'HEARTH_DATA', flag: 'data', doc: 'data dir (database, media, backups, keys, admin socket)' },
+  host: { env: 'HEARTH_HOST', flag: 'host', doc: 'address to listen on' },
+  port: { env: 'HEARTH_PORT', flag: 'port', doc: 'TCP port (0 picks a free one)' },
+  publicUrl: { env: 'HEARTH_PUBLIC_URL', flag: 'public-url', doc: 'URL devices use to reach this server (QR codes, pairing)' },
+  logLevel: { env: 'HEARTH_LOG_LEVEL', flag: 'log-level', doc: 'fatal|error|warn|info|debug|trace|silent' },
+  synchronous: {
+    env: 'HEARTH_SYNCHRONOUS',
+    flag: 'synchronous',
+    doc: 'normal: commits survive a process crash; full: also survive power loss (slower)',
+  },
+  accessTokenTtlS: { env: 'HEARTH_ACCESS_TOKEN_TTL', flag: 'access-token-ttl', doc: 'access token lifetime, seconds' },
+  refreshTokenTtlDays: { env: 'HEARTH_REFRESH_TOKEN_TTL_DAYS', flag: 'refresh-token-ttl-days', doc: 'refresh token lifetime, days' },
+  loginAttemptsPerMinute: { env: 'HEARTH_LOGIN_RATE', flag: 'login-rate', doc: 'login/pairing attempts per IP per minute' },
+  trustProxy: { env: 'HEARTH_TRUST_PROXY', flag: 'trust-proxy', doc: 'trust X-Forwarded-For (behind a reverse proxy)' },
+  adminSocket: { env: 'HEARTH_ADMIN_SOCKET', flag: 'admin-socket', doc: 'serve the local admin socket for the CLI (true|false)' },
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+
+export const ConfigSchema = Type.Object({
+  dataDir: Type.String({ minLength: 1 }),
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  publicUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  logLevel: Type.Union([
+    Type.Literal('fatal'),
+    Type.Literal('error'),
+    Type.Literal('warn'),
+    Type.Literal('info'),
+    Type.Literal('debug'),
+    Type.Literal('trace'),
+    Type.Literal('silent'),
+  ]),
+  synchronous: Type.Union([Type.Literal('normal'), Type.Literal('full')]),
+  accessTokenTtlS: Type.Integer({ minimum: 30, maximum: 86_400 }),
+  refreshTokenTtlDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+  loginAttemptsPerMinute: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  trustProxy: Type.Boolean(),
+  adminSocket: Type.Boolean(),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+export const DEFAULT_DATA_DIR = './hearth-data';
+
+export const DEFAULTS: Config = {
+  dataDir: DEFAULT_DATA_DIR,
+  host: '0.0.0.0',
+  port: 8470,
+  logLevel: 'info',
+  synchronous: 'normal',
+  accessTokenTtlS: 900,
+  refreshTokenTtlDays: 90,
+  loginAttemptsPerMinute: 10,
+  trustProxy: false,
+  adminSocket: true,
+};
+
+export class ConfigError extends Error {}
+
+export interface ConfigSources {
+  flags?: Partial<Record<SettingKey, unknown>>;
+  env?: NodeJS.ProcessEnv;
+  file?: string;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const fileName = sources.file ?? env.HEARTH_CONFIG;
+  let fromFile: Record<string, unknown> = {};
+  if (fileName) {
+    try {
+      fromFile = JSON.parse(fs.readFileSync(fileName, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`config file ${fileName}: ${(err as Error).message}`);
+    }
+    const unknown = Object.keys(fromFile).filter((k) => !(k in SETTINGS));
+    if (unknown.length) throw new ConfigError(`config file ${fileName}: unknown setting ${unknown.join(', ')}`);
+  }
+  const merged: Record<string, unknown> = { ...DEFAULTS };
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
+    const spec = SETTINGS[key];
+    const candidates: [string, unknown][] = [
+      [`--${spec.flag}`, sources.flags?.[key]],
+      [spec.env, env[spec.env]],
+      [`${fileName ?? 'config file'}: ${key}`, fromFile[key]],
+    ];
+    const found = candidates.find(([, v]) => v !== undefined && v !== '');
+    if (found) merged[key] = found[1];
+  }
+  // Schema-aware: "8470" becomes a number for port but a string stays a string for host.
+  const converted = Value.Convert(ConfigSchema, merged) as Record<string, unknown>;
+  Object.assign(merged, converted);
+  if (!Value.Check(ConfigSchema, merged)) {
+    const problems = [...Value.Errors(ConfigSchema, merged)]
+      .filter((e) => e.keyword !== 'const')
+      .map((e) => {
+        const key = e.instancePath.slice(1) as SettingKey;
+        const spec = SETTINGS[key];
+        const where = spec ? `${spec.env} / --${spec.flag}` : key;
+        return `${where}=${JSON.stringify(merged[key])}: ${e.message}`;
+      });
+    throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
+  }
+  return merged as Config;
+}

@@ -1,0 +1,54 @@
+/**
+ * The one error shape every client sees:
+ * {"error":{"code":"...","message":"...","details":[...]}}
+ */
+export const ERROR_STATUS = {
+  INVALID_PAYLOAD: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  VALIDATION_FAILED: 422,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  UNAVAILABLE: 503,
+  QUOTA_EXCEEDED: 507,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorDetail {
+  path?: string;
+  message: string;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details: ErrorDetail[] };
+}
+
+export class AppError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode | string,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+    statusCode?: number,
+  ) {
+    super(message);
+    this.statusCode = statusCode ?? ERROR_STATUS[code as ErrorCode] ?? 400;
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, details: this.details } };
+  }
+}
+
+export const unauthorized = (message = 'a valid access token is required') => new AppError('UNAUTHORIZED', message);
+export const forbidden = (message = 'not allowed') => new AppError('FORBIDDEN', message);
+export const notFound = (what = 'resource') => new AppError('NOT_FOUND', `${what} not found`);
+export const conflict = (message: string) => new AppError('CONFLICT', message);
+export const validationFailed = (message: string, details: ErrorDetail[] = []) =>
+  new AppError('VALIDATION_FAILED', message, details);
+export const rateLimited = (retryAfterS: number) =>
+  new AppError('RATE_LIMITED', `too many requests; retry in ${retryAfterS} s`, [], 429);

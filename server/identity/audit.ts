@@ -1,0 +1,78 @@
+import { and, desc, eq, lt } from 'drizzle-orm';
+import type { Db } from '../../storage/database.js';
+import { auditEvents } from '../../storage/schema.js';
+import type { Actor } from './context.js';
+
+export type AuditAction =
+  | 'family.create'
+  | 'family.rename'
+  | 'member.add'
+  | 'member.remove'
+  | 'member.role'
+  | 'login.success'
+  | 'login.failure'
+  | 'device.create'
+  | 'device.revoke'
+  | 'device.pair'
+  | 'device.pair.deny'
+  | 'token.reuse'
+  | 'invite.create'
+  | 'invite.accept'
+  | 'invite.revoke';
+
+export function recordAudit(
+  db: Db,
+  action: AuditAction,
+  actor: Actor,
+  event: { familyId?: string | null; target?: string; details?: Record<string, unknown> },
+): void {
+  db.insert(auditEvents)
+    .values({
+      at: Date.now(),
+      familyId: event.familyId ?? actor.familyId ?? null,
+      actorMemberId: actor.memberId ?? null,
+      actorDeviceId: actor.deviceId ?? null,
+      action,
+      target: event.target ?? null,
+      ip: actor.ip ?? null,
+      requestId: actor.requestId ?? null,
+      details: event.details ? JSON.stringify(event.details) : null,
+    })
+    .run();
+}
+
+export interface AuditEventView {
+  id: number;
+  at: number;
+  action: string;
+  actorMemberId: string | null;
+  actorDeviceId: string | null;
+  target: string | null;
+  ip: string | null;
+  requestId: string | null;
+  details: Record<string, unknown> | null;
+}
+
+export function listAudit(db: Db, familyId: string, opts: { before?: number; limit: number }): AuditEventView[] {
+  const where = opts.before
+    ? and(eq(auditEvents.familyId, familyId), lt(auditEvents.id, opts.before))
+    : eq(auditEvents.familyId, familyId);
+  return db
+    .select()
+    .from(auditEvents)
+    .where(where)
+    .orderBy(desc(auditEvents.id))
+    .limit(opts.limit)
+    .all()
+    .map((row) => ({
+      id: row.id,
+      at: row.at,
+      action: row.action,
+      actorMemberId: row.actorMemberId,
+      actorDeviceId: row.actorDeviceId,
+      target: row.target,
+      ip: row.ip,
+      requestId: row.requestId,
+      details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : null,
+    }));
+}
