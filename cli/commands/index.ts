@@ -1,7 +1,19 @@
 import type { Command } from 'commander';
 import { registerVersion } from './version.js';
+import { registerServe } from './serve.js';
+import { registerInit } from './init.js';
+import { registerFamily } from './family.js';
+import { registerMember } from './member.js';
+import { registerDevice } from './device.js';
+import { registerInvite } from './invite.js';
 
 /** Every subcommand registers itself here; one module per command group. */
 export function registerCommands(program: Command): void {
+  registerServe(program);
+  registerInit(program);
+  registerFamily(program);
+  registerMember(program);
+  registerDevice(program);
+  registerInvite(program);
   registerVersion(program);
 }

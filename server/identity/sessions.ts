@@ -118,7 +118,7 @@ export async function refreshSession(ctx: IdentityContext, presented: string, ac
   });
   if ('error' in result) {
     if ('revokedDevice' in result) ctx.events.deviceRevoked(result.revokedDevice as string);
-    throw new RefreshRejected(result.error);
+    throw new RefreshRejected(String(result.error));
   }
   return tokensFor(ctx, result.claims, result.secret);
 }

@@ -1,0 +1,52 @@
+import http from 'node:http';
+import { socketIsLive } from '../server/admin-socket.js';
+import { CLI_ACTOR } from '../server/identity/context.js';
+import { runAdminOp, type AdminOpName } from '../server/admin-ops.js';
+import { withContext } from './context.js';
+import { CliError } from './output.js';
+import { cliConfig } from './context.js';
+import { dataDirLayout } from '../storage/data-dir.js';
+
+function post(socketPath: string, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = http.request(
+      { socketPath, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+          } catch (err) {
+            reject(err);
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/**
+ * Runs an operation that touches live state. With a server running on this data dir
+ * it goes through the admin socket, so the server closes affected sockets at once;
+ * otherwise it changes the database directly and the next start sees it.
+ */
+export async function runLive(
+  flags: Record<string, unknown>,
+  op: AdminOpName,
+  args: Record<string, unknown>,
+): Promise<{ result: unknown; live: boolean }> {
+  const layout = dataDirLayout(cliConfig(flags).dataDir);
+  if (await socketIsLive(layout.adminSocket)) {
+    const { status, json } = await post(layout.adminSocket, `/admin/ops/${op}`, args);
+    if (status >= 400) {
+      const message = (json as { error?: { message?: string } }).error?.message ?? `server answered ${status}`;
+      throw new CliError(message);
+    }
+    return { result: (json as { result: unknown }).result, live: true };
+  }
+  return withContext(flags, (ctx) => ({ result: runAdminOp(ctx.identity, op, args, CLI_ACTOR), live: false }));
+}

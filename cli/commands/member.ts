@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { ROLES, type Role } from '../../storage/schema.js';
+import { addMember, listMembers } from '../../server/identity/members.js';
+import { familyOfMember } from '../../server/identity/lookup.js';
+import { CLI_ACTOR } from '../../server/identity/context.js';
+import { addDataOption, withContext } from '../context.js';
+import { runLive } from '../admin-client.js';
+import { readPassword } from '../password-input.js';
+import { CliError, printJson, printLine, printTable } from '../output.js';
+
+export function parseRole(value: string): Role {
+  if (!(ROLES as readonly string[]).includes(value)) throw new CliError(`role must be one of ${ROLES.join(', ')}`);
+  return value as Role;
+}
+
+export function registerMember(program: Command): void {
+  const member = program.command('member').description('members of a family');
+
+  addDataOption(member.command('add').description('add a member; the password is read from stdin or a prompt'))
+    .requiredOption('--family <id>', 'family id')
+    .requiredOption('--name <username>', 'login name (lowercase letters, digits, . _ -)')
+    .requiredOption('--role <role>', ROLES.join(' | '), parseRole)
+    .option('--display-name <name>', 'name shown to the family')
+    .option('--no-password', 'device-only member (e.g. a child’s tablet): pair a device instead')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (opts: { data?: string; family: string; name: string; role: Role; displayName?: string; password: boolean; json?: boolean }) => {
+        const password = opts.password ? await readPassword(`password for ${opts.name}: `) : null;
+        await withContext(opts, async ({ identity }) => {
+          const created = await addMember(
+            identity,
+            opts.family,
+            { username: opts.name, displayName: opts.displayName, role: opts.role, password },
+            CLI_ACTOR,
+          );
+          if (opts.json) printJson(created);
+          else printLine(`added ${created.role} ${created.username} (${created.id})`);
+        });
+      },
+    );
+
+  addDataOption(member.command('list').description('list the members of a family'))
+    .requiredOption('--family <id>', 'family id')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { data?: string; family: string; json?: boolean }) =>
+      withContext(opts, ({ identity }) => {
+        const rows = listMembers(identity, opts.family);
+        if (opts.json) printJson(rows);
+        else printTable(rows, ['id', 'username', 'displayName', 'role', 'hasPassword']);
+      }),
+    );
+
+  addDataOption(member.command('role').description("change a member's role (applies to live connections at once)"))
+    .argument('<memberId>', 'member id')
+    .argument('<role>', ROLES.join(' | '), parseRole)
+    .option('--json', 'machine-readable output')
+    .action(async (memberId: string, role: Role, opts: { data?: string; json?: boolean }) => {
+      const familyId = await withContext(opts, ({ identity }) => familyOfMember(identity, memberId));
+      const { result, live } = await runLive(opts, 'member.role', { familyId, memberId, role });
+      if (opts.json) printJson(result);
+      else printLine(`${memberId} is now ${role}${live ? ' (applied to the running server)' : ''}`);
+    });
+
+  addDataOption(member.command('remove').description('remove a member, their devices and sessions'))
+    .argument('<memberId>', 'member id')
+    .option('--json', 'machine-readable output')
+    .action(async (memberId: string, opts: { data?: string; json?: boolean }) => {
+      const familyId = await withContext(opts, ({ identity }) => familyOfMember(identity, memberId));
+      const { live } = await runLive(opts, 'member.remove', { familyId, memberId });
+      if (opts.json) printJson({ removed: memberId, live });
+      else printLine(`removed ${memberId}${live ? ' (applied to the running server)' : ''}`);
+    });
+}

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { SETTINGS } from '../../server/config.js';
+import { startServer } from '../../server/runtime.js';
+import { addDataOption, cliConfig } from '../context.js';
+import { printLine } from '../output.js';
+
+export function registerServe(program: Command): void {
+  const cmd = program.command('serve').description('run the server (HTTP API, sync, jobs) in the foreground');
+  addDataOption(cmd)
+    .option('--host <host>', SETTINGS.host.doc)
+    .option('--port <port>', SETTINGS.port.doc)
+    .option('--public-url <url>', SETTINGS.publicUrl.doc)
+    .option('--log-level <level>', SETTINGS.logLevel.doc)
+    .option('--synchronous <mode>', SETTINGS.synchronous.doc)
+    .option('--config <file>', 'JSON config file (also $HEARTH_CONFIG)')
+    .action(async (opts: Record<string, string | undefined>) => {
+      const config = cliConfig({
+        data: opts.data,
+        config: opts.config,
+        host: opts.host,
+        port: opts.port,
+        publicUrl: opts.publicUrl,
+        logLevel: opts.logLevel,
+        synchronous: opts.synchronous,
+      });
+      const server = await startServer(config);
+      printLine(`hearth listening on ${server.url}`);
+      const stop = (signal: string) => {
+        server.logger.info({ signal }, 'signal received');
+        const force = setTimeout(() => process.exit(1), 15_000);
+        force.unref();
+        server.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            server.logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

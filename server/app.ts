@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { IdentityContext } from './identity/context.js';
+import { authenticateToken } from './identity/sessions.js';
+import { installErrorHandlers } from './error-handler.js';
+import { installAuth } from './auth.js';
+import { registerFamilyRoutes } from './tenancy.js';
+import { rateLimited } from './errors.js';
+import { healthRoutes, type ReadinessProbe } from './routes/health.js';
+import { authRoutes } from './routes/auth.js';
+import { pairingRoutes } from './routes/pairing.js';
+import { familyRoutes } from './routes/family.js';
+import { familyDeviceRoutes } from './routes/family-devices.js';
+import { familyInviteRoutes } from './routes/family-invites.js';
+import type { RouteDeps } from './routes/route-deps.js';
+import { versionInfo } from '../cli/version-info.js';
+
+export interface AppDeps {
+  config: Config;
+  identity: IdentityContext;
+  logger: Logger;
+  ready: ReadinessProbe;
+  /** Family-scoped route modules contributed by other capabilities (documents, media, ...). */
+  familyRouteModules?: FastifyPluginAsync[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    trustProxy: deps.config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    // Keep a caller's request id when it is sane, so logs on both sides line up.
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: 'all', coerceTypes: false, useDefaults: true, allErrors: false } },
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installErrorHandlers(app);
+  installAuth(app, (token) => authenticateToken(deps.identity, token));
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'hearth API',
+        version: versionInfo().version,
+        description: 'The family cloud. Errors are always {"error":{"code","message","details"}}.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
+
+  const routeDeps: RouteDeps = { identity: deps.identity, config: deps.config };
+  await app.register(healthRoutes, { ready: deps.ready });
+  await app.register(async (scope) => authRoutes(scope, routeDeps));
+  await app.register(async (scope) => pairingRoutes(scope, routeDeps));
+  registerFamilyRoutes(app, [
+    familyRoutes(routeDeps),
+    familyDeviceRoutes(routeDeps),
+    familyInviteRoutes(routeDeps),
+    ...(deps.familyRouteModules ?? []),
+  ]);
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

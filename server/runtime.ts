@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import { openStorage, type Storage } from '../storage/database.js';
+import { ensureDataDir, isWritableDir, type DataDirLayout } from '../storage/data-dir.js';
+import { pendingMigrations } from '../storage/migrate.js';
+import type { Config } from './config.js';
+import { buildApp } from './app.js';
+import { createLogger } from './logger.js';
+import { loadOrCreateSigningKeys } from './identity/signing-keys.js';
+import { NO_EVENTS, type IdentityContext, type IdentityEvents } from './identity/context.js';
+import { startAdminSocket } from './admin-socket.js';
+import { versionInfo } from '../cli/version-info.js';
+import { attachSync, type SyncAttachment } from './sync-attachment.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  storage: Storage;
+  identity: IdentityContext;
+  layout: DataDirLayout;
+  logger: Logger;
+  sync: SyncAttachment;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+/** Opens the data dir, database and keys the same way for `serve`, `init` and CLI commands. */
+export async function openIdentity(config: Config): Promise<{ layout: DataDirLayout; storage: Storage; identity: IdentityContext }> {
+  const layout = ensureDataDir(config.dataDir);
+  const storage = openStorage(layout.database, { synchronous: config.synchronous });
+  try {
+    const keys = await loadOrCreateSigningKeys(layout.keys);
+    const identity: IdentityContext = {
+      storage,
+      keys,
+      accessTokenTtlS: config.accessTokenTtlS,
+      refreshTokenTtlDays: config.refreshTokenTtlDays,
+      events: NO_EVENTS,
+    };
+    return { layout, storage, identity };
+  } catch (err) {
+    storage.close();
+    throw err;
+  }
+}
+
+/** Composition root: every long-lived part of a running hearth is created and wired here. */
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const { layout, storage, identity } = await openIdentity(config);
+  const events: IdentityEvents = { ...NO_EVENTS };
+  identity.events = events;
+
+  const ready = () => {
+    const problems: string[] = [];
+    if (!storage.sqlite.open) problems.push('database closed');
+    else if (pendingMigrations(storage.sqlite).length) problems.push('migrations pending');
+    if (!isWritableDir(layout.root)) problems.push('data dir not writable');
+    return problems;
+  };
+
+  const familyRouteModules: FastifyPluginAsync[] = [];
+  const sync = attachSync({ storage, logger, identity, config, familyRouteModules });
+  Object.assign(events, sync.identityEvents);
+
+  const app = await buildApp({ config, identity, logger, ready, familyRouteModules });
+  app.server.on('upgrade', (req, socket, head) => sync.handleUpgrade(req, socket, head));
+  await app.listen({ host: config.host, port: config.port });
+  const port = (app.server.address() as AddressInfo).port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+
+  const adminSocket = config.adminSocket
+    ? await startAdminSocket(layout.adminSocket, identity, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
+    : null;
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('shutting down');
+      await adminSocket?.close();
+      if (adminSocket) fs.rmSync(layout.adminSocket, { force: true });
+      // Stop taking requests and sockets, let in-flight requests finish, then flush
+      // documents before the database closes under them.
+      const appClosed = app.close();
+      await sync.close();
+      await appClosed;
+      storage.close();
+      logger.info('stopped');
+      logger.flush();
+    })());
+
+  logger.info({ url, dataDir: layout.root }, 'hearth listening');
+  return { url, port, app, storage, identity, layout, logger, sync, close };
+}
