@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../server/config.js';
+import { startServer, type RunningServer } from '../../server/runtime.js';
+import { createLogger } from '../../server/logger.js';
+import { createFamily } from '../../server/identity/families.js';
+import { addMember } from '../../server/identity/members.js';
+import { CLI_ACTOR } from '../../server/identity/context.js';
+import type { Role } from '../../storage/schema.js';
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** Collects every log line, so tests can assert that secrets never reach the log. */
+export class LogCapture extends Writable {
+  lines: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    cb();
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  dataDir: string;
+  logs: LogCapture;
+  close(): Promise<void>;
+}
+
+export function tempDir(prefix = 'hearth-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** The real server on 127.0.0.1, port 0, with a fresh data dir. */
+export async function startTestServer(overrides: Partial<Config> = {}, dataDir = tempDir()): Promise<TestServer> {
+  const config = { ...loadConfig({ env: {} }), dataDir, host: '127.0.0.1', port: 0, logLevel: 'info' as const, ...overrides };
+  const logs = new LogCapture();
+  const server = await startServer(config, { logger: createLogger(config.logLevel, logs) });
+  return {
+    server,
+    url: server.url,
+    dataDir,
+    logs,
+    async close() {
+      await server.close();
+    },
+  };
+}
+
+export interface Api {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export async function api(
+  base: string,
+  method: string,
+  route: string,
+  opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<Api> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.raw !== undefined) {
+    body = opts.raw;
+    headers['content-type'] ??= 'application/json';
+  } else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(base + route, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // leave as text
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export interface Family {
+  familyId: string;
+  members: Record<string, { id: string; role: Role; username: string; token: string; refreshToken: string; deviceId: string }>;
+}
+
+/**
+ * A family with one member per role given, each logged in over HTTP with their own
+ * device. Members are created through the domain layer (what the CLI does).
+ */
+export async function seedFamily(t: TestServer, name = 'The Smiths', roles: Role[] = ['owner', 'admin', 'adult', 'child', 'guest']): Promise<Family> {
+  const ctx = t.server.identity;
+  const family = createFamily(ctx, name, CLI_ACTOR);
+  const members: Family['members'] = {};
+  for (const role of roles) {
+    const username = `${role}${Object.keys(members).length}`;
+    const member = await addMember(ctx, family.id, { username, role, password: PASSWORD }, CLI_ACTOR);
+    const res = await api(t.url, 'POST', '/v1/auth/login', {
+      body: { familyId: family.id, username, password: PASSWORD, deviceName: `${username}'s phone` },
+    });
+    if (res.status !== 200) throw new Error(`login failed: ${JSON.stringify(res.body)}`);
+    members[role] = {
+      id: member.id,
+      role,
+      username,
+      token: res.body.accessToken,
+      refreshToken: res.body.refreshToken,
+      deviceId: res.body.deviceId,
+    };
+  }
+  return { familyId: family.id, members };
+}
