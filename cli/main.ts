@@ -3,6 +3,14 @@ import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { CliError } from './output.js';
 
+// better-sqlite3 13's N-API addon needs Node >= 22 and crashes the process on older
+// ones; say so plainly instead. From a checkout, `npm run hearth` uses the bundled Node 24.
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+if (nodeMajor < 22) {
+  process.stderr.write(`hearth: needs Node >= 22 (this is ${process.version}); use \`npm run hearth -- ...\` or scripts/node.sh\n`);
+  process.exit(1);
+}
+
 const program = new Command('hearth')
   .description("hearth: the family's own cloud in one executable")
   .showHelpAfterError(false)
