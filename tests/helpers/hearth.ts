@@ -116,3 +116,38 @@ export async function seedFamily(t: TestServer, name = 'The Smiths', roles: Role
   }
   return { familyId: family.id, members };
 }
+
+/** Asserts the SPEC's error envelope with the given status and code; returns the body's error. */
+export function expectError(res: Api, status: number, code: string): { code: string; message: string; details: unknown[] } {
+  const summary = `${res.status} ${JSON.stringify(res.body)}`;
+  if (res.status !== status) throw new Error(`expected ${status} ${code}, got ${summary}`);
+  const err = res.body?.error;
+  if (!err || err.code !== code || typeof err.message !== 'string' || !Array.isArray(err.details)) {
+    throw new Error(`expected error envelope with code ${code}, got ${summary}`);
+  }
+  return err;
+}
+
+/** Password login over HTTP; throws unless it succeeds. */
+export async function login(
+  t: TestServer,
+  familyId: string,
+  username: string,
+  password = PASSWORD,
+  deviceName = `${username}'s laptop`,
+): Promise<{ accessToken: string; refreshToken: string; deviceId: string; memberId: string; role: Role }> {
+  const res = await api(t.url, 'POST', '/v1/auth/login', { body: { familyId, username, password, deviceName } });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Adds a member through the domain layer (as the CLI would); no login, so no device. */
+export async function addTestMember(
+  t: TestServer,
+  familyId: string,
+  username: string,
+  role: Role,
+  password: string | null = PASSWORD,
+): Promise<{ id: string; username: string | null; role: Role }> {
+  return addMember(t.server.identity, familyId, { username, role, password }, CLI_ACTOR);
+}
