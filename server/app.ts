@@ -9,6 +9,7 @@ import { authenticateToken } from './identity/sessions.js';
 import { installErrorHandlers } from './error-handler.js';
 import { installAuth } from './auth.js';
 import { registerFamilyRoutes } from './tenancy.js';
+import { strictBodyValidators } from './validation.js';
 import { rateLimited } from './errors.js';
 import { healthRoutes, type ReadinessProbe } from './routes/health.js';
 import { authRoutes } from './routes/auth.js';
@@ -40,8 +41,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    // Coercion is what lets query strings carry integers; bodies are JSON and mostly typed already.
+    // Coercion is what lets query strings carry integers; bodies are validated without it (validation.ts).
     ajv: { customOptions: { removeAdditional: 'all', coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: strictBodyValidators() } },
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -18,10 +18,17 @@ export const FamilyParams = Type.Object({ familyId: Type.String({ minLength: 1, 
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+export interface FamilyRoute {
+  method: string;
+  url: string;
+  /** The route's body JSON schema, if any: the table-driven tests build good and bad bodies from it. */
+  bodySchema?: unknown;
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** Every family-scoped route, so the cross-family test covers new routes automatically. */
-    familyRoutes: { method: string; url: string }[];
+    familyRoutes: FamilyRoute[];
   }
 }
 
@@ -32,13 +39,13 @@ declare module 'fastify' {
  * Handlers then use `familyIdOf(request)`, which is the caller's own family.
  */
 export function registerFamilyRoutes(app: FastifyInstance, routes: FastifyPluginAsync[]): void {
-  const list: { method: string; url: string }[] = [];
+  const list: FamilyRoute[] = [];
   app.decorate('familyRoutes', list);
   app.register(
     async (scope) => {
       scope.addHook('onRoute', (route) => {
         const methods = Array.isArray(route.method) ? route.method : [route.method];
-        for (const method of methods) if (method !== 'HEAD') list.push({ method, url: route.url });
+        for (const method of methods) if (method !== 'HEAD') list.push({ method, url: route.url, bodySchema: route.schema?.body });
       });
       scope.addHook('onRequest', async (request) => {
         await app.requirePrincipal(request);
