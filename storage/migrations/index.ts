@@ -1,4 +1,5 @@
 import { sql as identity } from './0001_identity.js';
+import { sql as documents } from './0002_documents.js';
 
 export interface Migration {
   version: number;
@@ -12,4 +13,5 @@ export interface Migration {
  */
 export const migrations: Migration[] = [
   { version: 1, name: 'identity', sql: identity },
+  { version: 2, name: 'documents', sql: documents },
 ];

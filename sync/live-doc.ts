@@ -1,0 +1,189 @@
+import * as Y from 'yjs';
+import { Awareness } from 'y-protocols/awareness';
+import type { StoredDocument } from '../storage/document-store.js';
+
+/** What a document needs from a connection: somewhere to send frames. */
+export interface DocPeer {
+  send(frame: Uint8Array): void;
+  close(code: number, reason: string): void;
+  /** Awareness client ids this peer announced (removed when it leaves); null until it sends one. */
+  awarenessIds: Set<number> | null;
+}
+
+export interface PendingMark {
+  count: number;
+  bytes: number;
+  origin: DocPeer | null | undefined;
+}
+
+/** Origin of changes made by server-side code through docs.transact(). */
+export const SERVER_ORIGIN = Symbol('hearth-server');
+
+/**
+ * One loaded document: the Y.Doc, its awareness, its connections, and the updates
+ * applied in memory but not yet committed. Pure state plus small helpers; the engine
+ * (group commit, registry) decides when things happen.
+ */
+export class LiveDoc {
+  ydoc: Y.Doc;
+  readonly awareness: Awareness;
+  readonly conns = new Set<DocPeer>();
+  /** documents.id, null until the first write creates the row. */
+  documentId: number | null;
+  snapshotBytes: number;
+  logCount: number;
+  logBytes: number;
+
+  /** Applied to ydoc, not yet committed. Never broadcast or served before commit. */
+  pending: Uint8Array[] = [];
+  pendingBytes = 0;
+  /** The only peer whose updates are pending (it need not get them back), or null if several/server. */
+  pendingOrigin: DocPeer | null | undefined = undefined;
+  /** Callbacks waiting for everything currently pending to be committed (err if it could not be). */
+  private waiters: ((err?: Error) => void)[] = [];
+  /** Memory may hold a partial update that failed to apply: rebuild from storage after the next commit. */
+  needsReload = false;
+  /** Set once unloaded or deleted: late callbacks must not touch it. */
+  dead = false;
+  idleTimer: NodeJS.Timeout | null = null;
+  /** Server-side readers/writers currently holding the document (blocks unload). */
+  holds = 0;
+
+  constructor(
+    readonly familyId: string,
+    readonly name: string,
+    stored: StoredDocument | null,
+    private readonly onPending: (doc: LiveDoc) => void,
+  ) {
+    this.documentId = stored?.id ?? null;
+    this.snapshotBytes = stored?.snapshotBytes ?? 0;
+    this.logCount = stored?.logCount ?? 0;
+    this.logBytes = stored?.logBytes ?? 0;
+    this.ydoc = buildDoc(stored);
+    this.awareness = new Awareness(this.ydoc);
+    // The server has no presence of its own.
+    this.awareness.setLocalState(null);
+    this.listen();
+  }
+
+  get key(): string {
+    return docKey(this.familyId, this.name);
+  }
+
+  /** Stored size (what limits and quota count): snapshot plus log plus what is about to be logged. */
+  get storedBytes(): number {
+    return this.snapshotBytes + this.logBytes + this.pendingBytes;
+  }
+
+  get idle(): boolean {
+    return this.conns.size === 0 && this.pending.length === 0 && this.holds === 0;
+  }
+
+  // Yjs emits only what actually changed, so a client re-sending known state logs nothing.
+  private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.pending.push(update);
+    this.pendingBytes += update.byteLength;
+    const peer = origin === SERVER_ORIGIN ? null : (origin as DocPeer);
+    this.pendingOrigin = this.pendingOrigin === undefined || this.pendingOrigin === peer ? peer : null;
+    this.onPending(this);
+  };
+
+  private listen(): void {
+    this.ydoc.on('update', this.onUpdate);
+  }
+
+  mark(): PendingMark {
+    return { count: this.pending.length, bytes: this.pendingBytes, origin: this.pendingOrigin };
+  }
+
+  /**
+   * Forgets everything pending since `mark` (it is never stored or sent) and marks the
+   * in-memory doc to be rebuilt from storage, since Yjs has already integrated it.
+   */
+  revert(mark: PendingMark): void {
+    this.pending.length = mark.count;
+    this.pendingBytes = mark.bytes;
+    this.pendingOrigin = mark.origin;
+    this.needsReload = true;
+  }
+
+  /** Applies a client's update; false (and reverted) if it does not decode or apply. */
+  applyClientUpdate(update: Uint8Array, origin: DocPeer): boolean {
+    const mark = this.mark();
+    try {
+      Y.applyUpdate(this.ydoc, update, origin);
+      return true;
+    } catch {
+      this.revert(mark);
+      return false;
+    }
+  }
+
+  /** Runs fn once everything pending now is committed (immediately if nothing is). */
+  afterCommit(fn: (err?: Error) => void): void {
+    if (this.pending.length === 0) fn();
+    else this.waiters.push(fn);
+  }
+
+  /** Hands pending over to the committer and resets it. */
+  takePending(): { updates: Uint8Array[]; bytes: number; origin: DocPeer | null } {
+    const out = { updates: this.pending, bytes: this.pendingBytes, origin: this.pendingOrigin ?? null };
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingOrigin = undefined;
+    return out;
+  }
+
+  /** Called by the committer after the commit (or after it gave up on these updates). */
+  runWaiters(err?: Error): void {
+    if (this.waiters.length === 0) return;
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w(err);
+  }
+
+  /** Replaces the Y.Doc with a fresh one built from storage (awareness and peers stay). */
+  rebuild(stored: StoredDocument | null): void {
+    // The old doc is dropped, not destroyed: destroying it would also destroy the
+    // awareness bound to it (y-protocols listens for the doc's 'destroy').
+    this.ydoc.off('update', this.onUpdate);
+    this.ydoc = buildDoc(stored);
+    this.documentId = stored?.id ?? this.documentId;
+    this.snapshotBytes = stored?.snapshotBytes ?? 0;
+    this.logCount = stored?.logCount ?? 0;
+    this.logBytes = stored?.logBytes ?? 0;
+    this.needsReload = false;
+    this.listen();
+  }
+
+  destroy(): void {
+    this.dead = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    this.awareness.destroy();
+    this.ydoc.destroy();
+    this.conns.clear();
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.runWaiters(new Error('document unloaded'));
+  }
+}
+
+export function docKey(familyId: string, name: string): string {
+  return `${familyId}\u0000${name}`;
+}
+
+/**
+ * Snapshot then log rows, all inside one transaction: applying them one by one in a
+ * shared transaction is linear, whereas Y.mergeUpdates over a long log is quadratic
+ * (minutes for 100k rows).
+ */
+function buildDoc(stored: StoredDocument | null): Y.Doc {
+  const doc = new Y.Doc();
+  if (!stored) return doc;
+  Y.transact(doc, () => {
+    if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+    for (const u of stored.updates) Y.applyUpdate(doc, u);
+  });
+  return doc;
+}

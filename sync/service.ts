@@ -1,0 +1,187 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Storage } from '../storage/database.js';
+import { DocumentStore } from '../storage/document-store.js';
+import { resolveAccess } from './access.js';
+import { extractToken, rejectUpgrade } from './admission.js';
+import { Close } from './close-codes.js';
+import { Connection } from './connection.js';
+import { ConnectionIndex } from './connection-index.js';
+import { DocEngine } from './doc-engine.js';
+import { parseSyncPath } from './doc-name.js';
+import { resolveSyncLimits, type SyncLimits } from './limits.js';
+import { OverrideCache } from './override-cache.js';
+import { encodePermissionDenied } from './protocol.js';
+import { createServerDocs, type ServerDocs } from './server-docs.js';
+import type { DocAccess, Principal, Role } from './types.js';
+
+export type { Principal } from './types.js';
+
+export interface SyncDeps {
+  storage: Storage;
+  logger: Logger;
+  /** Missing keys take DEFAULT_SYNC_LIMITS. */
+  limits?: Partial<SyncLimits>;
+  /** Verifies the token (JWT, device not revoked, current role). null → 401. */
+  authenticate(req: IncomingMessage, token: string | null): Promise<Principal | null>;
+  /** false → 404. */
+  familyExists(familyId: string): boolean;
+}
+
+export interface SyncService {
+  /** For the HTTP server's 'upgrade' event on URLs starting with /sync/. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  accessFor(principal: Principal, docName: string): DocAccess;
+  deviceRevoked(deviceId: string): void;
+  memberRemoved(memberId: string): void;
+  memberRoleChanged(memberId: string, role: Role): void;
+  readonly docs: ServerDocs;
+  /** Open sockets and loaded documents, for metrics and tests. */
+  stats(): { connections: number; loadedDocuments: number };
+  /** Commits pending writes, closes sockets with 1001, unloads documents. Storage stays open. */
+  close(): Promise<void>;
+}
+
+export function createSyncService(deps: SyncDeps): SyncService {
+  const limits = resolveSyncLimits(deps.limits);
+  const logger = deps.logger.child({ component: 'sync' });
+  const store = new DocumentStore(deps.storage);
+  const overrides = new OverrideCache(store);
+  const index = new ConnectionIndex();
+  const engine = new DocEngine(store, limits, logger, {
+    commitFailed(doc) {
+      for (const peer of [...doc.conns]) peer.close(Close.INTERNAL, 'server could not store the update, retry');
+    },
+  });
+  // clientTracking off: the index already tracks sockets; perMessageDeflate off: Yjs
+  // updates are small and compressing each frame costs more CPU than it saves on a LAN.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  let closing = false;
+
+  const accessFor = (principal: Principal, docName: string): DocAccess =>
+    resolveAccess(principal, docName, overrides.forDoc(principal.familyId, docName));
+
+  /** Re-applies access rules to a live connection: close, downgrade or upgrade in place. */
+  const reevaluate = (conn: Connection): void => {
+    if (conn.closed) return;
+    const access = accessFor(conn.principal, conn.doc.name);
+    if (access === 'none') return conn.close(Close.FORBIDDEN, 'access to this document was withdrawn');
+    if (access === conn.access) return;
+    const downgraded = conn.access === 'rw' && access === 'ro';
+    conn.access = access;
+    if (downgraded) conn.send(encodePermissionDenied('read-only: your changes to this document are no longer accepted'));
+  };
+
+  const heartbeat = setInterval(() => {
+    for (const conn of index.all) {
+      if (!conn.alive) {
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      try {
+        conn.ws.ping();
+      } catch {
+        conn.ws.terminate();
+      }
+    }
+  }, limits.heartbeatMs);
+  heartbeat.unref();
+
+  const admit = (ws: WebSocket, principal: Principal, familyId: string, docName: string, access: DocAccess): void => {
+    // Counted here, synchronously with the index insert below, so parallel upgrades of
+    // one device cannot all pass the check.
+    if (index.deviceCount(principal.deviceId) >= limits.maxConnectionsPerDevice) {
+      ws.close(Close.TRY_AGAIN_LATER, 'too many connections for this device');
+      return;
+    }
+    if (index.familyConnections(familyId) >= limits.maxConnectionsPerFamily) {
+      ws.close(Close.TRY_AGAIN_LATER, 'too many connections for this family');
+      return;
+    }
+    let doc;
+    try {
+      doc = engine.get(familyId, docName);
+    } catch (err) {
+      logger.error({ err, familyId, doc: docName }, 'could not load document');
+      ws.close(Close.INTERNAL, 'could not load document, retry');
+      return;
+    }
+    const conn = new Connection(ws, principal, doc, access, engine, limits, logger, (c) => index.remove(c));
+    index.add(conn);
+    conn.start();
+  };
+
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Until ws owns the socket, a reset from the client must not become an uncaught error.
+    socket.on('error', () => socket.destroy());
+    if (closing) return rejectUpgrade(socket, 503, 'server is shutting down');
+    const target = parseSyncPath(req.url);
+    if (!target) return rejectUpgrade(socket, 400, 'expected /sync/<familyId>/<docName> with a valid document name');
+    const token = extractToken(req);
+    void (async () => {
+      let principal: Principal | null;
+      try {
+        principal = await deps.authenticate(req, token);
+      } catch (err) {
+        logger.error({ err }, 'authenticate failed');
+        return rejectUpgrade(socket, 500, 'internal error');
+      }
+      if (socket.destroyed) return;
+      if (!principal) return rejectUpgrade(socket, 401, 'missing, invalid or expired token');
+      if (!deps.familyExists(target.familyId)) return rejectUpgrade(socket, 404, 'no such family');
+      if (principal.familyId !== target.familyId) return rejectUpgrade(socket, 403, 'not a member of this family');
+      const access = accessFor(principal, target.docName);
+      if (access === 'none') return rejectUpgrade(socket, 403, 'no access to this document');
+      if (closing) return rejectUpgrade(socket, 503, 'server is shutting down');
+      const p = principal;
+      wss.handleUpgrade(req, socket, head, (ws) => admit(ws, p, target.familyId, target.docName, access));
+    })().catch((err: unknown) => {
+      logger.error({ err }, 'sync upgrade failed');
+      if (!socket.destroyed) socket.destroy();
+    });
+  };
+
+  const docs = createServerDocs({ engine, store, overrides, isClosing: () => closing, onAccessChanged: (familyId, docName) => {
+    for (const conn of [...index.all]) {
+      if (conn.principal.familyId === familyId && conn.doc.name === docName) reevaluate(conn);
+    }
+  }, onRemoved: (doc) => {
+    for (const peer of [...doc.conns]) peer.close(Close.GONE, 'document deleted');
+  } });
+
+  return {
+    handleUpgrade,
+    accessFor,
+    deviceRevoked(deviceId) {
+      for (const conn of index.ofDevice(deviceId)) conn.close(Close.UNAUTHORIZED, 'device revoked');
+    },
+    memberRemoved(memberId) {
+      for (const conn of index.ofMember(memberId)) conn.close(Close.UNAUTHORIZED, 'member removed from family');
+    },
+    memberRoleChanged(memberId, role) {
+      for (const conn of index.ofMember(memberId)) {
+        conn.principal = { ...conn.principal, role };
+        reevaluate(conn);
+      }
+    },
+    docs,
+    stats: () => ({ connections: index.all.size, loadedDocuments: engine.loadedCount }),
+    async close() {
+      if (closing) return;
+      closing = true;
+      clearInterval(heartbeat);
+      engine.flush();
+      const sockets = [...index.all].map((c) => c.ws);
+      const closed = Promise.all(
+        sockets.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))),
+      );
+      for (const conn of [...index.all]) conn.close(Close.GOING_AWAY, 'server shutting down');
+      engine.close();
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 1500).unref())]);
+      wss.close();
+    },
+  };
+}
