@@ -50,5 +50,10 @@ export const notFound = (what = 'resource') => new AppError('NOT_FOUND', `${what
 export const conflict = (message: string) => new AppError('CONFLICT', message);
 export const validationFailed = (message: string, details: ErrorDetail[] = []) =>
   new AppError('VALIDATION_FAILED', message, details);
-export const rateLimited = (retryAfterS: number) =>
-  new AppError('RATE_LIMITED', `too many requests; retry in ${retryAfterS} s`, [], 429);
+/** Carries the wait, so the error handler can send `retry-after` (the per-account limiter has no other way to). */
+export class RateLimitedError extends AppError {
+  constructor(readonly retryAfterS: number) {
+    super('RATE_LIMITED', `too many requests; retry in ${retryAfterS} s`, [], 429);
+  }
+}
+export const rateLimited = (retryAfterS: number) => new RateLimitedError(Math.max(1, Math.ceil(retryAfterS)));
