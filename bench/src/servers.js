@@ -55,7 +55,8 @@ function hearthCli (args, dataDir, input) {
   const out = execFileSync(serverNode(), [path.join(REPO_DIR, 'dist/cli/main.js'), ...args, '--data', dataDir], {
     input: input ?? '',
     cwd: REPO_DIR,
-    env: { ...process.env, ...hearthEnv() },
+    // bench tokens live a day, so one identity template serves the whole run
+    env: { ...process.env, ...hearthEnv(), HEARTH_ACCESS_TOKEN_TTL: '86400', HEARTH_LOG_LEVEL: 'error' },
     timeout: 30000,
     stdio: ['pipe', 'pipe', 'pipe']
   })
@@ -70,13 +71,36 @@ function lastJson (text) {
   throw new Error('no JSON in CLI output: ' + t.slice(0, 200))
 }
 
-/** Environment given to hearth: only what docs/sync.md documents; filled in by hearthEnv(). */
+/** Environment given to hearth (documented settings only). */
 export function hearthEnv () {
   return {
-    // documents unload quickly once idle so the idle-memory workload can see it
-    HEARTH_SYNC_UNLOAD_IDLE_MS: process.env.BENCH_HEARTH_UNLOAD_MS || '2000',
+    // documents leave memory 2 s after their last client (default 30 s), so the idle-memory
+    // workload sees them unloaded; the peers unload at once when the last client leaves
+    HEARTH_SYNC_IDLE_UNLOAD_MS: process.env.BENCH_HEARTH_UNLOAD_MS || '2000',
     HEARTH_LOG_LEVEL: 'warn'
   }
+}
+
+/** Connections the bench opens per hearth device (hearth's default limit is 128 per device). */
+export const HEARTH_PER_DEVICE = 100
+
+/**
+ * One identity (family, owner, devices) per run, made with hearth's CLI into `templateDir`
+ * and copied into every fresh hearth data dir: the CLI takes seconds per call here.
+ */
+export function hearthTemplate (templateDir, devices) {
+  const idFile = path.join(templateDir, 'bench-identity.json')
+  if (fs.existsSync(idFile)) return JSON.parse(fs.readFileSync(idFile, 'utf8'))
+  fs.rmSync(templateDir, { recursive: true, force: true })
+  const ctx = { ...hearthSetup(path.join(templateDir, 'data'), devices), perDevice: HEARTH_PER_DEVICE }
+  fs.writeFileSync(idFile, JSON.stringify(ctx))
+  return ctx
+}
+
+export function hearthFromTemplate (templateDir, dataDir) {
+  fs.rmSync(dataDir, { recursive: true, force: true })
+  fs.cpSync(path.join(templateDir, 'data'), dataDir, { recursive: true })
+  return JSON.parse(fs.readFileSync(path.join(templateDir, 'bench-identity.json'), 'utf8'))
 }
 
 /**
@@ -107,7 +131,7 @@ export function hearthAvailable () {
  *   { name, pid, port, proc, dataDir, url(doc, i), framing, stop(), kill(), exited }
  * For hearth, `ctx` must hold { familyId, tokens } from hearthSetup (kept across restarts).
  */
-export async function startServer (name, dataDir, ctx = {}) {
+export async function startServer (name, dataDir, ctx = {}, extraEnv = {}) {
   fs.mkdirSync(dataDir, { recursive: true })
   const node = serverNode()
   let args, env
@@ -123,7 +147,7 @@ export async function startServer (name, dataDir, ctx = {}) {
     env = { ...baseEnv, HOCUSPOCUS_DIR: dataDir }
   } else if (name === 'hearth') {
     args = [path.join(REPO_DIR, 'dist/cli/main.js'), 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0']
-    env = { ...baseEnv, ...hearthEnv() }
+    env = { ...baseEnv, ...hearthEnv(), ...extraEnv }
   } else throw new Error('unknown server ' + name)
 
   const proc = spawn(node, args, { cwd: name === 'hearth' ? REPO_DIR : BENCH_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -163,7 +187,7 @@ export async function startServer (name, dataDir, ctx = {}) {
   handle.url = (doc, i = 0) => {
     if (name === 'hearth') {
       const tokens = ctx.tokens
-      const tok = tokens[Math.floor(i / (ctx.perDevice || 50)) % tokens.length]
+      const tok = tokens[Math.floor(i / (ctx.perDevice || HEARTH_PER_DEVICE)) % tokens.length]
       return `ws://127.0.0.1:${port}/sync/${ctx.familyId}/${doc}?token=${encodeURIComponent(tok)}`
     }
     if (name === 'hocuspocus') return `ws://127.0.0.1:${port}/`

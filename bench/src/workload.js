@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import * as Y from 'yjs'
 import path from 'node:path'
 import { LightClient, connectAll } from './client.js'
-import { startServer, hearthSetup, dirBytes, killRecorded } from './servers.js'
+import { startServer, hearthFromTemplate, hearthTemplate, dirBytes, killRecorded, HEARTH_PER_DEVICE } from './servers.js'
 import { cpuSeconds, rssMB, RssSampler, selfCpuSeconds, percentile, sleep, waitFor } from './proc.js'
 
 const opts = JSON.parse(process.argv[2] || '{}')
@@ -27,10 +27,14 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 /** hearth needs a family and device tokens in the data dir before it starts */
 function prepare (dir, connections) {
   if (opts.server !== 'hearth') return {}
-  const perDevice = opts.perDevice || 50
-  const ctx = hearthSetup(dir, Math.max(1, Math.ceil(connections / perDevice)))
-  ctx.perDevice = perDevice
-  return ctx
+  const template = opts.template || path.join(opts.dir, '..', 'hearth-template')
+  const ctx = hearthTemplate(template, Math.ceil(connections / HEARTH_PER_DEVICE))
+  if (ctx.tokens.length * HEARTH_PER_DEVICE < connections) throw new Error('hearth template has too few devices')
+  return hearthFromTemplate(template, dir)
+}
+
+function checkConnect (errors, total) {
+  if (errors.length) throw new Error(`${errors.length} of ${total} connections failed: ${[...new Set(errors)].slice(0, 3).join(' | ')}`)
 }
 
 function client (srv, ctx, doc, i, extra = {}) {
@@ -86,7 +90,7 @@ async function fanout () {
   const errors = await connectAll(clients, 20, 30000)
   const connectMs = performance.now() - tc0
   log(`connected ${clients.length - errors.length}/${clients.length} in ${Math.round(connectMs)} ms`)
-  if (errors.length) log('connect errors:', [...new Set(errors)].slice(0, 3).join(' | '))
+  checkConnect(errors, clients.length)
   await sleep(500)
   const rssConnected = rssMB(srv.pid)
   const sampler = new RssSampler(srv.pid, 200)
@@ -251,7 +255,10 @@ async function coldload () {
   for (const n of opts.sizes) {
     const dir = path.join(opts.dir, `n${n}`)
     const ctx = prepare(dir, 4)
-    let srv = currentServer = await startServer(opts.server, dir, ctx)
+    // seeding sends 100k messages on one socket as fast as it takes them: lift hearth's
+    // per-connection message bucket (2,000/s, burst 50,000) for this workload only
+    const seedEnv = { HEARTH_SYNC_RATE_MESSAGES: '1000000', HEARTH_SYNC_BURST_MESSAGES: '10000000' }
+    let srv = currentServer = await startServer(opts.server, dir, ctx, seedEnv)
     const s = await seed(srv, ctx, 'cold', n, opts.seedMaxMs || 120000)
     log(`seeded ${s.observed}/${n} in ${Math.round(s.seedMs)} ms${s.writerClosed ? ' writer closed ' + JSON.stringify(s.writerClosed) : ''}`)
     await s.writer.close()
@@ -271,7 +278,7 @@ async function coldload () {
     const settleMs = performance.now() - tp - 2000
     await srv.stop(15000)
     const bytes = dirBytes(dir)
-    srv = currentServer = await startServer(opts.server, dir, ctx)
+    srv = currentServer = await startServer(opts.server, dir, ctx, seedEnv)
     await sleep(300)
     const rssBefore = rssMB(srv.pid)
     const cpu0 = cpuSeconds(srv.pid)
@@ -393,6 +400,7 @@ async function idle () {
   const clients = []
   for (let i = 0; i < N; i++) clients.push(client(srv, ctx, `idle-${i % D}`, i, { clientId: i + 1 }))
   const errors = await connectAll(clients, 20, 30000)
+  checkConnect(errors, clients.length)
   // a little content in every document: 20 edits by its first client
   for (let d = 0; d < D; d++) for (let k = 0; k < 20; k++) if (clients[d].synced) clients[d].edit(k)
   await sleep(3000)

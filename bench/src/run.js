@@ -1,0 +1,162 @@
+// The runner: every workload against every server, one at a time, each in its own child
+// process with a fresh data dir; then RESULTS.md and the chart.
+//   node src/run.js [--quick] [--servers relay,ywebsocket,hocuspocus,hearth]
+//                   [--workloads fanout,coldload,crash,idle] [--no-report] [--out DIR]
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { BENCH_DIR, WORK_DIR, REPO_DIR, serverNode, killRecorded, hearthAvailable, peerVersions, hearthTemplate, HEARTH_PER_DEVICE } from './servers.js'
+import { machine } from './proc.js'
+import { writeReport } from './report.js'
+
+const argv = process.argv.slice(2)
+const flag = (name) => argv.includes(name)
+const value = (name, dflt) => {
+  const i = argv.indexOf(name)
+  return i >= 0 && argv[i + 1] ? argv[i + 1] : dflt
+}
+const quick = flag('--quick')
+const BUDGET_S = Number(value('--budget', quick ? 150 : 870)) // stop starting jobs past this
+
+const PLAN = quick
+  ? {
+      fanout: [
+        { profile: '100c/10d', clients: 100, docs: 10, rates: [5, 20], duration: 3, drainMs: 3000 }
+      ],
+      coldload: { sizes: [5000] },
+      crash: { modes: ['stream', 'burst'], streamRate: 2000, streamSeconds: 2, burst: 5000 },
+      idle: { profile: '200c/20d', clients: 200, docs: 20, afterMs: 3000 }
+    }
+  : {
+      fanout: [
+        { profile: '200c/20d', clients: 200, docs: 20, rates: [1, 5, 10, 20, 40], duration: 5, drainMs: 4000 },
+        { profile: '1000c/100d', clients: 1000, docs: 100, rates: [0.5, 2, 5, 10], duration: 5, drainMs: 4000 }
+      ],
+      coldload: { sizes: [20000, 100000] },
+      crash: { modes: ['stream', 'burst'], streamRate: 2000, streamSeconds: 5, burst: 20000 },
+      idle: { profile: '1000c/100d', clients: 1000, docs: 100, afterMs: 10000 }
+    }
+
+let servers = value('--servers', 'relay,ywebsocket,hocuspocus,hearth').split(',')
+const workloads = value('--workloads', 'fanout,coldload,crash,idle').split(',')
+const notes = []
+if (servers.includes('hearth') && !hearthAvailable()) {
+  notes.push('hearth was not built (dist/cli/main.js missing): it is not in this run.')
+  servers = servers.filter((s) => s !== 'hearth')
+}
+
+const runId = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)
+const runDir = path.resolve(value('--out', path.join(WORK_DIR, runId)))
+fs.mkdirSync(runDir, { recursive: true })
+const resultsPath = path.join(runDir, 'results.jsonl')
+
+let child = null
+let stopping = false
+function shutdown (code) {
+  stopping = true
+  if (child) { try { child.kill('SIGTERM') } catch {} }
+  setTimeout(() => {
+    if (child) { try { child.kill('SIGKILL') } catch {} }
+    killRecorded()
+    process.exit(code)
+  }, 1500).unref()
+}
+process.on('SIGINT', () => shutdown(130))
+process.on('SIGTERM', () => shutdown(143))
+process.on('exit', () => { try { child && child.kill('SIGKILL') } catch {} killRecorded() })
+
+function runJob (opts, timeoutMs) {
+  return new Promise((resolve) => {
+    const started = Date.now()
+    child = spawn(serverNode(), [path.join(BENCH_DIR, 'src/workload.js'), JSON.stringify(opts)], {
+      cwd: BENCH_DIR,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    child.stderr.on('data', (d) => { process.stderr.write(d); fs.appendFileSync(path.join(runDir, 'workloads.log'), d) })
+    const timer = setTimeout(() => {
+      process.stderr.write(`[runner] ${opts.workload}/${opts.server} exceeded ${timeoutMs / 1000} s, killing it\n`)
+      try { child.kill('SIGTERM') } catch {}
+      setTimeout(() => { try { child.kill('SIGKILL') } catch {} }, 3000).unref()
+    }, timeoutMs)
+    child.on('exit', () => {
+      clearTimeout(timer)
+      child = null
+      killRecorded() // nothing of this job may outlive it
+      const line = out.trim().split('\n').filter(Boolean).pop()
+      let res
+      try { res = JSON.parse(line) } catch {
+        res = { workload: opts.workload, server: opts.server, profile: opts.profile || null, ok: false, error: 'no result (timed out or crashed)', seconds: Math.round((Date.now() - started) / 100) / 10 }
+      }
+      resolve(res)
+    })
+  })
+}
+
+const t0 = Date.now()
+const startLoad = machine().load
+killRecorded()
+const jobs = []
+for (const w of workloads) {
+  if (w === 'fanout') {
+    for (const p of PLAN.fanout) for (const s of servers) jobs.push({ workload: 'fanout', server: s, ...p })
+  } else if (w === 'coldload' || w === 'crash') {
+    for (const s of servers) if (s !== 'relay') jobs.push({ workload: w, server: s, ...PLAN[w] })
+  } else if (w === 'idle') {
+    for (const s of servers) jobs.push({ workload: 'idle', server: s, ...PLAN.idle })
+  }
+}
+process.stderr.write(`[runner] ${jobs.length} jobs, servers: ${servers.join(', ')}; results in ${path.relative(BENCH_DIR, runDir)}\n`)
+const results = []
+let k = 0
+const template = path.join(runDir, 'hearth-template')
+if (servers.includes('hearth')) {
+  const conns = Math.max(...jobs.filter((j) => j.server === 'hearth').map((j) => (j.clients || 0) + (j.docs || 0) + 4))
+  const th = Date.now()
+  try {
+    hearthTemplate(template, Math.ceil(conns / HEARTH_PER_DEVICE))
+    process.stderr.write(`[runner] hearth identity (family, owner, ${Math.ceil(conns / HEARTH_PER_DEVICE)} devices) made with its CLI in ${Math.round((Date.now() - th) / 1000)} s\n`)
+  } catch (err) {
+    notes.push(`hearth setup through its CLI failed: ${String(err.message).split('\n')[0]}`)
+    process.stderr.write(`[runner] hearth setup failed: ${err.message}\n`)
+  }
+}
+for (const job of jobs) {
+  if (stopping) break
+  const elapsed = (Date.now() - t0) / 1000
+  const dir = path.join(runDir, `${job.workload}-${(job.profile || '').replace(/\W/g, '')}-${job.server}`)
+  if (elapsed > BUDGET_S) {
+    const res = { workload: job.workload, server: job.server, profile: job.profile || null, ok: false, error: `skipped: time budget of ${BUDGET_S} s used up`, seconds: 0 }
+    results.push(res)
+    fs.appendFileSync(resultsPath, JSON.stringify(res) + '\n')
+    continue
+  }
+  k++
+  process.stderr.write(`[runner] (${k}/${jobs.length}, ${Math.round(elapsed)} s) ${job.workload} ${job.profile || ''} on ${job.server}\n`)
+  const res = await runJob({ ...job, dir, template }, quick ? 90000 : 240000)
+  results.push(res)
+  fs.appendFileSync(resultsPath, JSON.stringify(res) + '\n')
+  process.stdout.write(JSON.stringify(res) + '\n')
+}
+const totalS = Math.round((Date.now() - t0) / 1000)
+const meta = {
+  runId,
+  quick,
+  totalSeconds: totalS,
+  servers,
+  notes,
+  plan: PLAN,
+  machine: { ...machine(), loadAtStart: startLoad },
+  node: { servers: serverNode().replace(REPO_DIR + '/', ''), version: process.version, loadGenerator: process.version },
+  versions: peerVersions()
+}
+fs.writeFileSync(path.join(runDir, 'meta.json'), JSON.stringify(meta, null, 2))
+process.stderr.write(`[runner] done in ${totalS} s\n`)
+if (!flag('--no-report')) {
+  const outDir = quick ? runDir : BENCH_DIR
+  const files = writeReport(results, meta, outDir)
+  process.stderr.write(`[runner] wrote ${files.map((f) => path.relative(BENCH_DIR, f)).join(', ')}\n`)
+}
+killRecorded()
+process.exit(results.every((r) => r.ok) ? 0 : 1)
