@@ -1,0 +1,3 @@
+import { installNativeCache } from './native-cache.js';
+
+installNativeCache();
