@@ -231,3 +231,34 @@ export function tryUpgrade(h: Harness, path: string, headers: Record<string, str
     req.end();
   });
 }
+
+/** A bare WebSocket speaking raw frames, for limit and fuzz tests. */
+export interface RawClient {
+  ws: WebSocket;
+  messages: Uint8Array[];
+  closed: Promise<{ code: number; reason: string }>;
+  send(frame: Uint8Array): void;
+}
+
+export function rawClient(h: Harness, docName: string, token: string, family = FAMILY): Promise<RawClient> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${h.port}/sync/${family}/${docName}?token=${token}`);
+    const messages: Uint8Array[] = [];
+    const closed = new Promise<{ code: number; reason: string }>((r) =>
+      ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
+    );
+    ws.on('message', (d: Buffer) => messages.push(new Uint8Array(d)));
+    ws.on('error', () => {});
+    ws.once('open', () =>
+      resolve({
+        ws,
+        messages,
+        closed,
+        send: (f) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(f);
+        },
+      }),
+    );
+    ws.once('unexpected-response', () => reject(new Error('upgrade refused')));
+  });
+}
