@@ -149,7 +149,7 @@ async function bundle(commit) {
     target: 'node24',
     // Native addons are loaded by computed paths; pkg packs these packages as files.
     external: ['better-sqlite3', 'sharp'],
-    define: { __HEARTH_COMMIT__: JSON.stringify(commit) },
+    define: { __HEARTH_COMMIT__: JSON.stringify(commit), __HEARTH_BUILD_TIME__: JSON.stringify(new Date().toISOString()) },
     // Bundled CommonJS code calls require() for Node built-ins.
     banner: { js: "import { createRequire as __hearthCreateRequire } from 'node:module'; const require = __hearthCreateRequire(import.meta.url);" },
     minifySyntax: true,

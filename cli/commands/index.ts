@@ -6,6 +6,7 @@ import { registerFamily } from './family.js';
 import { registerMember } from './member.js';
 import { registerDevice } from './device.js';
 import { registerInvite } from './invite.js';
+import { registerDoctor } from './doctor.js';
 
 /** Every subcommand registers itself here; one module per command group. */
 export function registerCommands(program: Command): void {
@@ -15,5 +16,6 @@ export function registerCommands(program: Command): void {
   registerMember(program);
   registerDevice(program);
   registerInvite(program);
+  registerDoctor(program);
   registerVersion(program);
 }
