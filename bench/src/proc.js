@@ -83,3 +83,12 @@ export async function waitFor (fn, maxMs, everyMs = 50) {
   }
   return v
 }
+
+/** Busy CPU seconds of the whole machine (all processes, all cores) from /proc/stat. */
+export function machineBusySeconds () {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / CLK_TCK
+  } catch { return NaN }
+}

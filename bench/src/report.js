@@ -300,7 +300,7 @@ function markdown (results, meta, a) {
   // ---------------- fan-out detail
   L.push('## Fan-out')
   L.push('')
-  L.push('N clients over D documents (N/D per document), every client making small edits (an array push carrying a timestamp) at the given rate. Latency is per edit: from the moment its writer sent it until the last other client of the document received it. CPU is the server process\'s user+system time (all threads) from /proc during the step, divided by the deliveries. A step is *saturated* when over 1 % of deliveries are missing after a 4 s drain, p99 exceeds 1 s, the load generator could not send at the offered rate, or a client was disconnected; rates stop rising after the first saturated step.')
+  L.push('N clients over D documents (N/D per document), every client making small edits (an array push carrying a timestamp) at the given rate. Latency is per edit: from the moment its writer sent it until the last other client of the document received it. CPU is the server process\'s user+system time (all threads) from /proc during the step, divided by the deliveries. A step is *saturated* when over 1 % of deliveries are missing after a 4 s drain, p99 exceeds 1 s, the load generator could not send at the offered rate, or a client was disconnected; rates stop rising after the first saturated step. *others* is the CPU that everything else on this shared machine used during the step, in cores (2 in all): the noise floor of that row.')
   L.push('')
   for (const p of profs) {
     const f = a.fan[p]
@@ -311,10 +311,10 @@ function markdown (results, meta, a) {
       const run = f.runs[s]
       if (!run) continue
       for (const st of run.steps) {
-        rows2.push([LABEL[s], `${st.rate}`, fmt(st.offeredEditsPerSec, 0), fmt(st.deliveriesPerSec, 0), ms(st.p50), ms(st.p95), ms(st.p99), `${fmt(st.serverCpuPct, 0)} %`, fmt(st.serverCpuUsPerDelivery, 1), `${fmt(st.loadGenCpuPct, 0)} %`, mb(st.rssPeakMB), st.saturated ? '**saturated**' : ''])
+        rows2.push([LABEL[s], `${st.rate}`, fmt(st.offeredEditsPerSec, 0), fmt(st.deliveriesPerSec, 0), ms(st.p50), ms(st.p95), ms(st.p99), `${fmt(st.serverCpuPct, 0)} %`, fmt(st.serverCpuUsPerDelivery, 1), `${fmt(st.loadGenCpuPct, 0)} %`, fmt(st.otherCores, 2), mb(st.rssPeakMB), (st.saturated ? '**saturated**' : '') + (st.loadGenBound ? ' (load gen bound)' : '')])
       }
     }
-    L.push(table(['server', 'edits/s per client', 'edits/s total', 'deliveries/s', 'p50', 'p95', 'p99', 'server CPU', 'µs CPU / delivery', 'load gen CPU', 'RSS peak', ''], rows2))
+    L.push(table(['server', 'edits/s per client', 'edits/s total', 'deliveries/s', 'p50', 'p95', 'p99', 'server CPU', 'µs CPU / delivery', 'load gen CPU', 'others (cores)', 'RSS peak', ''], rows2))
     L.push('')
     L.push(table(['server', 'connect all', 'RSS start', 'RSS connected', 'RSS peak', 'RSS after disconnect', 'converged'], a.servers.filter((s) => f.runs[s]).map((s) => {
       const r = f.runs[s]

@@ -29,8 +29,8 @@ const PLAN = quick
     }
   : {
       fanout: [
-        { profile: '200c/20d', clients: 200, docs: 20, rates: [1, 5, 10, 20, 40], duration: 5, drainMs: 4000 },
-        { profile: '1000c/100d', clients: 1000, docs: 100, rates: [0.5, 2, 5, 10], duration: 5, drainMs: 4000 }
+        { profile: '200c/20d', clients: 200, docs: 20, rates: [1, 5, 10, 20], duration: 5, drainMs: 4000 },
+        { profile: '1000c/100d', clients: 1000, docs: 100, rates: [0.5, 1, 2, 4], duration: 5, drainMs: 4000 }
       ],
       coldload: { sizes: [20000, 100000] },
       crash: { modes: ['stream', 'burst'], streamRate: 2000, streamSeconds: 5, burst: 20000 },
