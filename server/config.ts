@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Type, type Static } from 'typebox';
 import Value from 'typebox/value';
+import { SYNC_LIMIT_TABLE, resolveSyncLimits, type SyncLimits } from '../sync/index.js';
 
 /**
  * Every setting in one table: the README's option list, the `HEARTH_*` environment
@@ -49,11 +50,14 @@ export const ConfigSchema = Type.Object({
   adminSocket: Type.Boolean(),
 });
 
-export type Config = Static<typeof ConfigSchema>;
+export type Config = Static<typeof ConfigSchema> & {
+  /** Sync engine limits: their HEARTH_SYNC_* names and flags live in sync/limits.ts. */
+  sync: SyncLimits;
+};
 
 export const DEFAULT_DATA_DIR = './hearth-data';
 
-export const DEFAULTS: Config = {
+export const DEFAULTS: Omit<Config, 'sync'> = {
   dataDir: DEFAULT_DATA_DIR,
   host: '0.0.0.0',
   port: 8470,
@@ -69,7 +73,8 @@ export const DEFAULTS: Config = {
 export class ConfigError extends Error {}
 
 export interface ConfigSources {
-  flags?: Partial<Record<SettingKey, unknown>>;
+  /** Keyed by setting name; sync limits by their SyncLimits key. */
+  flags?: Partial<Record<SettingKey | keyof SyncLimits, unknown>>;
   env?: NodeJS.ProcessEnv;
   file?: string;
 }
@@ -84,7 +89,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     } catch (err) {
       throw new ConfigError(`config file ${fileName}: ${(err as Error).message}`);
     }
-    const unknown = Object.keys(fromFile).filter((k) => !(k in SETTINGS));
+    const unknown = Object.keys(fromFile).filter((k) => !(k in SETTINGS) && k !== 'sync');
     if (unknown.length) throw new ConfigError(`config file ${fileName}: unknown setting ${unknown.join(', ')}`);
   }
   const merged: Record<string, unknown> = { ...DEFAULTS };
@@ -112,5 +117,20 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       });
     throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
   }
-  return merged as Config;
+  return { ...(merged as Omit<Config, 'sync'>), sync: loadSyncLimits(sources, env, fromFile) };
+}
+
+function loadSyncLimits(sources: ConfigSources, env: NodeJS.ProcessEnv, fromFile: Record<string, unknown>): SyncLimits {
+  const fileSync = (fromFile.sync ?? {}) as Record<string, unknown>;
+  const partial: Partial<SyncLimits> = {};
+  const problems: string[] = [];
+  for (const spec of SYNC_LIMIT_TABLE) {
+    const raw = [sources.flags?.[spec.key], env[spec.env], fileSync[spec.key]].find((v) => v !== undefined && v !== '');
+    if (raw === undefined) continue;
+    const n = typeof raw === 'number' ? raw : /^\d+$/.test(String(raw)) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n) || n <= 0) problems.push(`${spec.env} / ${spec.flag}=${JSON.stringify(raw)}: must be a positive whole number`);
+    else partial[spec.key] = n;
+  }
+  if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  return resolveSyncLimits(partial);
 }

@@ -3,12 +3,17 @@ import type { Duplex } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/database.js';
+import { createSyncService, type SyncService } from '../sync/index.js';
 import type { Config } from './config.js';
 import type { IdentityContext, IdentityEvents } from './identity/context.js';
-import { NO_EVENTS } from './identity/context.js';
+import { authenticateToken } from './identity/sessions.js';
+import { findFamily } from './identity/families.js';
+import { familyDocRoutes } from './routes/family-docs.js';
 
 export interface SyncAttachment {
+  service: SyncService;
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Identity changes the sync engine must apply to live sockets. */
   identityEvents: IdentityEvents;
   close(): Promise<void>;
 }
@@ -21,13 +26,27 @@ export interface SyncAttachmentDeps {
   familyRouteModules: FastifyPluginAsync[];
 }
 
-/** Placeholder until the sync engine lands: refuses upgrades cleanly. */
-export function attachSync(_deps: SyncAttachmentDeps): SyncAttachment {
+/** Creates the sync engine with hearth's token check, and adds its HTTP routes. */
+export function attachSync(deps: SyncAttachmentDeps): SyncAttachment {
+  const service = createSyncService({
+    storage: deps.storage,
+    logger: deps.logger,
+    limits: deps.config.sync,
+    authenticate: async (_req, token) => (token ? authenticateToken(deps.identity, token) : null),
+    familyExists: (familyId) => findFamily(deps.identity, familyId) !== undefined,
+  });
+  deps.familyRouteModules.push(familyDocRoutes(service, deps.identity));
   return {
-    handleUpgrade(_req, socket) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    service,
+    handleUpgrade(req, socket, head) {
+      if (req.url?.startsWith('/sync/') || req.url === '/sync') service.handleUpgrade(req, socket, head);
+      else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     },
-    identityEvents: NO_EVENTS,
-    async close() {},
+    identityEvents: {
+      deviceRevoked: (id) => service.deviceRevoked(id),
+      memberRemoved: (id) => service.memberRemoved(id),
+      memberRoleChanged: (id, role) => service.memberRoleChanged(id, role),
+    },
+    close: () => service.close(),
   };
 }

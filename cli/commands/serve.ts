@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { SETTINGS } from '../../server/config.js';
 import { startServer } from '../../server/runtime.js';
+import { SYNC_LIMIT_TABLE } from '../../sync/index.js';
 import { addDataOption, cliConfig } from '../context.js';
 import { printLine } from '../output.js';
 
@@ -12,8 +13,10 @@ export function registerServe(program: Command): void {
     .option('--public-url <url>', SETTINGS.publicUrl.doc)
     .option('--log-level <level>', SETTINGS.logLevel.doc)
     .option('--synchronous <mode>', SETTINGS.synchronous.doc)
-    .option('--config <file>', 'JSON config file (also $HEARTH_CONFIG)')
-    .action(async (opts: Record<string, string | undefined>) => {
+    .option('--config <file>', 'JSON config file (also $HEARTH_CONFIG)');
+  for (const spec of SYNC_LIMIT_TABLE) cmd.option(`${spec.flag} <n>`, `${spec.description} (default ${spec.default}, $${spec.env})`);
+  cmd.action(async (opts: Record<string, string | undefined>) => {
+      const syncFlags = Object.fromEntries(SYNC_LIMIT_TABLE.map((spec) => [spec.key, opts[flagToOptionKey(spec.flag)]]));
       const config = cliConfig({
         data: opts.data,
         config: opts.config,
@@ -22,6 +25,7 @@ export function registerServe(program: Command): void {
         publicUrl: opts.publicUrl,
         logLevel: opts.logLevel,
         synchronous: opts.synchronous,
+        ...syncFlags,
       });
       const server = await startServer(config);
       printLine(`hearth listening on ${server.url}`);
@@ -40,4 +44,9 @@ export function registerServe(program: Command): void {
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/** commander's camelCase key for a flag: --sync-max-frame-bytes → syncMaxFrameBytes. */
+function flagToOptionKey(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
