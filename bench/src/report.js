@@ -81,7 +81,7 @@ function svgChart (a) {
   parts.push(barPanel(pos(3), pw - 50, ph - 60, 'Cold load: fresh full sync after restart', coldSizes.map((n) => `${fmt(n, 0)} updates`),
     storage.map((s) => ({ s, values: coldSizes.map((n) => a.cold[s]?.sizes.find((z) => z.updates === n)?.fullSyncMs ?? null) })), (v) => ms(v), (s, j) => {
       const z = a.cold[s]?.sizes.find((q) => q.updates === coldSizes[j])
-      return z && z.fullSyncMs == null ? `${fmt(z.missingAfterRestart, 0)} lost` : null
+      return z && z.fullSyncMs == null ? (/memory/.test(z.error || '') ? 'server OOM' : z.error ? 'failed' : `${fmt(z.missingAfterRestart, 0)} lost`) : null
     }))
   const modes = ['stream', 'burst']
   parts.push(barPanel(pos(4), pw - 50, ph - 60, 'SIGKILL: acknowledged updates lost', modes.map((m) => {
@@ -210,7 +210,7 @@ function markdown (results, meta, a) {
   for (const n of [...new Set(Object.values(a.cold).flatMap((r) => r.sizes.map((z) => z.updates)))]) {
     rows.push([`cold load ${fmt(n, 0)} updates: full sync after restart`, ...a.servers.map((s) => {
       const z = a.cold[s]?.sizes.find((q) => q.updates === n)
-      return s === 'relay' ? 'n/a' : !z ? '–' : z.fullSyncMs != null ? ms(z.fullSyncMs) : `incomplete: ${fmt(z.missingAfterRestart, 0)} lost`
+      return s === 'relay' ? 'n/a' : !z ? '–' : z.fullSyncMs != null ? ms(z.fullSyncMs) : z.error ? `**failed**: ${z.error}` : `incomplete: ${fmt(z.missingAfterRestart, 0)} lost`
     })])
     rows.push([`cold load ${fmt(n, 0)} updates: bytes on disk`, ...a.servers.map((s) => s === 'relay' ? 'n/a' : bytes(a.cold[s]?.sizes.find((q) => q.updates === n)?.bytesOnDisk))])
   }
@@ -332,7 +332,7 @@ function markdown (results, meta, a) {
   L.push('')
   const crow = []
   for (const s of a.servers) for (const z of a.cold[s]?.sizes || []) {
-    crow.push([LABEL[s], fmt(z.updates, 0), `${fmt(z.seedSeconds, 1)} s`, ms(z.persistSettleMs), bytes(z.bytesOnDisk), ms(z.syncStep2Ms), z.fullSyncMs != null ? ms(z.fullSyncMs) : '**incomplete**', `${fmt(z.itemsAfterRestart, 0)}${z.missingAfterRestart ? ` (**${fmt(z.missingAfterRestart, 0)} lost**)` : ''}`, `${fmt(z.serverCpuLoadS, 2)} s`, mb(z.rssLoadedMB)])
+    crow.push([LABEL[s], fmt(z.updates, 0), `${fmt(z.seedSeconds, 1)} s${z.seedComplete === false ? ` (only ${fmt(z.seeded, 0)} in the time limit)` : ''}`, ms(z.persistSettleMs), bytes(z.bytesOnDisk), ms(z.syncStep2Ms), z.fullSyncMs != null ? ms(z.fullSyncMs) : `**${z.error || 'incomplete'}**`, `${fmt(z.itemsAfterRestart, 0)}${z.missingAfterRestart ? ` (**${fmt(z.missingAfterRestart, 0)} lost**)` : ''}`, `${fmt(z.serverCpuLoadS, 2)} s`, mb(z.rssLoadedMB)])
   }
   L.push(table(['server', 'updates', 'seeding took', 'write-behind after seeding', 'bytes on disk', 'first sync step 2', 'full sync', 'items after restart', 'server CPU to load', 'RSS loaded'], crow))
   L.push('')

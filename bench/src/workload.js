@@ -229,6 +229,14 @@ async function fanout () {
   }
 }
 
+function crashReason (srv) {
+  let text = ''
+  try { text = fs.readFileSync(srv.logPath, 'utf8').slice(-20000) } catch {}
+  if (/heap out of memory/i.test(text)) return 'JavaScript heap out of memory'
+  const line = text.trim().split('\n').filter((l) => /error/i.test(l)).pop()
+  return `exit ${srv.exitCode}${line ? ': ' + line.slice(0, 160) : ''}`
+}
+
 // ---------------------------------------------------------------- cold load
 async function seed (srv, ctx, doc, n, maxMs) {
   const writer = client(srv, ctx, doc, 0, { clientId: 1 })
@@ -265,7 +273,7 @@ async function coldload () {
     // per-connection message bucket (2,000/s, burst 50,000) for this workload only
     const seedEnv = { HEARTH_SYNC_RATE_MESSAGES: '1000000', HEARTH_SYNC_BURST_MESSAGES: '10000000' }
     let srv = currentServer = await startServer(opts.server, dir, ctx, seedEnv)
-    const s = await seed(srv, ctx, 'cold', n, opts.seedMaxMs || 120000)
+    const s = await seed(srv, ctx, 'cold', n, opts.seedMaxMs || 100000)
     log(`seeded ${s.observed}/${n} in ${Math.round(s.seedMs)} ms${s.writerClosed ? ' writer closed ' + JSON.stringify(s.writerClosed) : ''}`)
     await s.writer.close()
     await s.observer.close()
@@ -298,6 +306,8 @@ async function coldload () {
     const cpu1 = cpuSeconds(srv.pid)
     const got = fresh.length
     const rssLoaded = rssMB(srv.pid)
+    if (srv.exited) err = `server died while loading: ${crashReason(srv)}`
+    else if (got < s.observed) err = err || `fresh client had ${got} of ${s.observed} items after 60 s`
     await fresh.close()
     openClients = []
     await srv.stop(15000)
@@ -305,6 +315,7 @@ async function coldload () {
     const row = {
       updates: n,
       seeded: s.observed,
+      seedComplete: s.observed >= n,
       seedSeconds: r3(s.seedMs / 1000),
       persistSettleMs: Math.max(0, Math.round(settleMs)),
       bytesOnDisk: bytes,
