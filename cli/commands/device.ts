@@ -4,6 +4,7 @@ import qrcode from 'qrcode-terminal';
 import { getMember } from '../../server/identity/members.js';
 import { listDevices } from '../../server/identity/devices.js';
 import { familyOfDevice, familyOfMember } from '../../server/identity/lookup.js';
+import { getFamily } from '../../server/identity/families.js';
 import { createDeviceSession } from '../../server/identity/sessions.js';
 import { createPairingToken } from '../../server/identity/pairing.js';
 import { CLI_ACTOR } from '../../server/identity/context.js';
@@ -48,6 +49,7 @@ export function registerDevice(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { data?: string; family: string; member?: string; json?: boolean }) =>
       withContext(opts, ({ identity }) => {
+        getFamily(identity, opts.family); // a mistyped id is an error, not an empty list
         const rows = listDevices(identity, opts.family, opts.member);
         if (opts.json) return printJson(rows);
         printTable(

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createInvite, listInvites, type InviteRole } from '../../server/identity/invites.js';
 import { CLI_ACTOR } from '../../server/identity/context.js';
+import { getFamily } from '../../server/identity/families.js';
 import { addDataOption, withContext } from '../context.js';
 import { CliError, printJson, printLine, printTable } from '../output.js';
 
@@ -32,6 +33,7 @@ export function registerInvite(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { data?: string; family: string; json?: boolean }) =>
       withContext(opts, ({ identity }) => {
+        getFamily(identity, opts.family); // a mistyped id is an error, not an empty list
         const rows = listInvites(identity, opts.family);
         if (opts.json) printJson(rows);
         else printTable(rows.map((r) => ({ ...r, used: r.usedAt ? 'yes' : 'no', expires: new Date(r.expiresAt).toISOString() })), ['id', 'role', 'displayName', 'used', 'expires']);

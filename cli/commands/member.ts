@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ROLES, type Role } from '../../storage/schema.js';
 import { addMember, listMembers } from '../../server/identity/members.js';
 import { familyOfMember } from '../../server/identity/lookup.js';
+import { getFamily } from '../../server/identity/families.js';
 import { CLI_ACTOR } from '../../server/identity/context.js';
 import { addDataOption, withContext } from '../context.js';
 import { runLive } from '../admin-client.js';
@@ -44,6 +45,7 @@ export function registerMember(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { data?: string; family: string; json?: boolean }) =>
       withContext(opts, ({ identity }) => {
+        getFamily(identity, opts.family); // a mistyped id is an error, not an empty list
         const rows = listMembers(identity, opts.family);
         if (opts.json) printJson(rows);
         else printTable(rows, ['id', 'username', 'displayName', 'role', 'hasPassword']);

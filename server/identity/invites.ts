@@ -7,6 +7,7 @@ import { recordAudit } from './audit.js';
 import { canAssign, canManageMembers } from './roles.js';
 import { hashSecret, newSecret } from './secrets.js';
 import { addMember } from './members.js';
+import { getFamily } from './families.js';
 import { createDeviceSession, type SessionTokens } from './sessions.js';
 
 export type InviteRole = Exclude<Role, 'owner'>;
@@ -29,6 +30,8 @@ export function createInvite(
   actor: Actor,
 ): InviteView & { code: string } {
   if (!canManageMembers(actor.role)) throw forbidden('only owners and admins invite members');
+  // The CLI names families by id: an unknown one is "family not found", not a foreign-key error.
+  getFamily(ctx, familyId);
   if (!canAssign(actor.role, 'guest', input.role)) throw forbidden(`an ${actor.role} cannot invite an ${input.role}`);
   const code = newSecret();
   const now = Date.now();

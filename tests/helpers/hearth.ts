@@ -151,3 +151,37 @@ export async function addTestMember(
 ): Promise<{ id: string; username: string | null; role: Role }> {
   return addMember(t.server.identity, familyId, { username, role, password }, CLI_ACTOR);
 }
+
+export const CLI_ENTRY = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment for CLI children: ours minus any HEARTH_* setting that would leak into the test. */
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HEARTH_')));
+  return { ...env, ...extra };
+}
+
+/**
+ * Runs the built CLI (`npm run build` first) as a child process on the Node running the
+ * tests. `input` is written to stdin (then closed), e.g. a password for `member add`.
+ */
+export async function runCli(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  if (!fs.existsSync(CLI_ENTRY)) throw new Error(`${CLI_ENTRY} is missing: run \`npm run build\` first`);
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  child.stdin.end(opts.input ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+  const [code, signal] = (await new Promise((resolve) => child.on('close', (c, s) => resolve([c, s])))) as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
+  return { code, signal, stdout, stderr };
+}
