@@ -134,21 +134,23 @@ function stage(arch) {
   return dir;
 }
 
-/** One ESM bundle of the CLI; identical for both architectures. */
+/**
+ * The CLI as ESM bundles, identical for both architectures: hearth.mjs (entry: the
+ * native-addon hook and compile cache, packaging/sea-entry.ts) which imports
+ * hearth-main.mjs (cli/main.ts and everything it uses).
+ */
 async function bundle(commit) {
   const t0 = performance.now();
   const { build } = await import(path.join(packaging, 'node_modules', 'esbuild', 'lib', 'main.js'));
-  const out = path.join(work, 'bundle', 'hearth.mjs');
-  fs.rmSync(path.dirname(out), { recursive: true, force: true });
-  const result = await build({
-    entryPoints: [path.join(packaging, 'sea-entry.ts')],
-    outfile: out,
+  const outDir = path.join(work, 'bundle');
+  fs.rmSync(outDir, { recursive: true, force: true });
+  const common = {
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node24',
     // Native addons are loaded by computed paths; pkg packs these packages as files.
-    external: ['better-sqlite3', 'sharp'],
+    external: ['better-sqlite3', 'sharp', './hearth-main.mjs'],
     define: { __HEARTH_COMMIT__: JSON.stringify(commit), __HEARTH_BUILD_TIME__: JSON.stringify(new Date().toISOString()) },
     // Bundled CommonJS code calls require() for Node built-ins.
     banner: { js: "import { createRequire as __hearthCreateRequire } from 'node:module'; const require = __hearthCreateRequire(import.meta.url);" },
@@ -157,10 +159,12 @@ async function bundle(commit) {
     legalComments: 'none',
     logLevel: 'warning',
     metafile: true,
-  });
-  fs.writeFileSync(path.join(work, 'bundle', 'meta.json'), JSON.stringify(result.metafile));
-  log(`bundle ${mb(fs.statSync(out).size)} in ${seconds(t0)} s`);
-  return out;
+  };
+  const main = await build({ ...common, entryPoints: [path.join(root, 'cli', 'main.ts')], outfile: path.join(outDir, 'hearth-main.mjs') });
+  await build({ ...common, entryPoints: [path.join(packaging, 'sea-entry.ts')], outfile: path.join(outDir, 'hearth.mjs') });
+  fs.writeFileSync(path.join(outDir, 'meta.json'), JSON.stringify(main.metafile));
+  log(`bundle ${mb(fs.statSync(path.join(outDir, 'hearth-main.mjs')).size)} in ${seconds(t0)} s`);
+  return outDir;
 }
 
 /**
@@ -194,13 +198,14 @@ function seedPkgCache(stageDir, arch, home) {
   return version;
 }
 
-async function buildArch(arch, bundleFile, home) {
+async function buildArch(arch, bundleDir, home) {
   const t0 = performance.now();
   const dir = stage(arch);
   // Same layout as the source tree so cli/version-info.ts finds ../../package.json.
-  const entry = path.join(dir, 'dist', 'cli', 'hearth.mjs');
-  fs.mkdirSync(path.dirname(entry), { recursive: true });
-  fs.copyFileSync(bundleFile, entry);
+  const cliDir = path.join(dir, 'dist', 'cli');
+  fs.rmSync(path.join(dir, 'dist'), { recursive: true, force: true });
+  fs.mkdirSync(cliDir, { recursive: true });
+  for (const f of ['hearth.mjs', 'hearth-main.mjs']) fs.copyFileSync(path.join(bundleDir, f), path.join(cliDir, f));
   fs.copyFileSync(path.join(root, 'pkg.config.json'), path.join(dir, 'pkg.config.json'));
   const version = seedPkgCache(dir, arch, home);
   const out = path.join(dir, 'out', `hearth-linux-${arch}`);
@@ -225,11 +230,11 @@ const tAll = performance.now();
 ensureToolchain();
 const commit = gitCommit();
 log(`commit ${commit}`);
-const bundleFile = await bundle(commit);
+const bundleDir = await bundle(commit);
 const home = path.join(work, 'home');
 fs.mkdirSync(home, { recursive: true });
 const results = [];
 // One at a time: pkg needs ~2 GB of RAM per build.
-for (const arch of arches) results.push(await buildArch(arch, bundleFile, home));
+for (const arch of arches) results.push(await buildArch(arch, bundleDir, home));
 for (const r of results) log(`${path.relative(root, r.file)}  ${mb(r.bytes)}  ${r.seconds} s`);
 log(`done in ${seconds(tAll)} s`);

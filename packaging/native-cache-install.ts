@@ -1,3 +1,0 @@
-import { installNativeCache } from './native-cache.js';
-
-installNativeCache();
