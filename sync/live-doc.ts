@@ -174,16 +174,16 @@ export function docKey(familyId: string, name: string): string {
 }
 
 /**
- * Snapshot then log rows, all inside one transaction: applying them one by one in a
- * shared transaction is linear, whereas Y.mergeUpdates over a long log is quadratic
- * (minutes for 100k rows).
+ * Snapshot, then the log rows in order, each in its own Yjs transaction. Measured
+ * alternatives are worse: Y.mergeUpdates over a long log is quadratic (minutes for
+ * 100k rows), and one shared transaction over many array appends holds every
+ * intermediate struct until the end (gigabytes for 100k rows). Compaction keeps the
+ * log short, so the usual load is a single snapshot apply.
  */
 function buildDoc(stored: StoredDocument | null): Y.Doc {
   const doc = new Y.Doc();
   if (!stored) return doc;
-  Y.transact(doc, () => {
-    if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
-    for (const u of stored.updates) Y.applyUpdate(doc, u);
-  });
+  if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+  for (const u of stored.updates) Y.applyUpdate(doc, u);
   return doc;
 }
