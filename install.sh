@@ -377,7 +377,7 @@ do_install() {
   write_unit
 
   # 5. Create or migrate the data dir as the service user.
-  init_out=$(as_service env HEARTH_DATA="$DATA" HEARTH_CACHE_DIR="$CACHE" "$BIN" init --data "$DATA" 2>&1) ||
+  init_out=$(umask 077 && as_service env HEARTH_DATA="$DATA" HEARTH_CACHE_DIR="$CACHE" "$BIN" init --data "$DATA" 2>&1) ||
     rollback "hearth init failed: $init_out"
   say "data dir ready at $DATA"
 

@@ -137,7 +137,7 @@ start_server cold
 note "x64 cold start to /ready: ${ready_ms} ms (includes extracting native addons)"
 curl -fsS "$server_url/ready" | grep -q '"ready"' || fail "/ready body"
 sleep 2
-note "x64 idle RSS after start: $(awk '/^VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$server_pid/status")"
+note "x64 idle RSS after a cold start: $(awk '/^VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$server_pid/status")"
 
 client() { sh scripts/node.sh packaging/ci-sync-check.mjs --url "$server_url" --family "$family" --username ci --password ci-binary-password-1 "$@"; }
 t=$(date +%s%N)
@@ -153,7 +153,9 @@ for n in 1 2 3; do
   warm+=("$ready_ms")
   [ "$n" = 3 ] || stop_server
 done
-note "x64 warm start to /ready: ${warm[*]} ms"
+note "x64 warm start to /ready: ${warm[*]} ms (CPU to ready: $(awk '{ print ($14 + $15) * 10 }' "/proc/$server_pid/stat") ms)"
+sleep 2
+note "x64 idle RSS, warm start: $(awk '/^VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$server_pid/status")"
 r=$(client --expect 'hello from the binary') || fail "data did not survive a restart: $r"
 note "x64 durable across restart: $r"
 stop_server
