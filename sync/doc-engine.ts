@@ -161,7 +161,7 @@ export class DocEngine {
     if (this.dirty.size === 0) return;
     const docs = [...this.dirty];
     this.dirty.clear();
-    const batch: { doc: LiveDoc; chunks: Uint8Array[]; merged: boolean; origin: DocPeer | null; bytes: number }[] = [];
+    const batch: { doc: LiveDoc; chunks: Uint8Array[]; origin: DocPeer | null; bytes: number }[] = [];
     for (const doc of docs) {
       if (doc.dead || doc.pending.length === 0) {
         if (!doc.dead) this.settle(doc);
@@ -170,11 +170,10 @@ export class DocEngine {
       const p = doc.takePending();
       // Merging only pays off when the result is sent to someone; storing rows is cheaper than merging.
       const receivers = doc.conns.size - (p.origin && doc.conns.has(p.origin) ? 1 : 0);
-      const merged = receivers > 0 && p.updates.length > 1;
-      const chunks = merged ? mergeInChunks(p.updates) : p.updates;
+      const chunks = receivers > 0 && p.updates.length > 1 ? mergeInChunks(p.updates) : p.updates;
       let bytes = 0;
       for (const c of chunks) bytes += c.byteLength;
-      batch.push({ doc, chunks, merged, origin: p.origin, bytes });
+      batch.push({ doc, chunks, origin: p.origin, bytes });
     }
     if (batch.length === 0) return;
 
