@@ -138,13 +138,9 @@ describe('audit log', () => {
     expect((db.prepare('SELECT count(*) n FROM audit_events').get() as { n: number }).n).toBe(n + 1);
   });
 
-  // KNOWN BUG (reported, storage/ is outside this test suite's remit): REPLACE resolves the
-  // primary-key conflict by deleting the old row, which does not fire DELETE triggers
-  // unless recursive_triggers is on, so an existing event can be overwritten. Fix: a
-  // migration adding a BEFORE INSERT trigger that aborts when NEW.id already exists (or
-  // PRAGMA recursive_triggers = ON in openStorage). `it.fails` turns red once it is fixed:
-  // then make this a plain `it`.
-  it.fails('refuses INSERT OR REPLACE over an existing audit row', () => {
+  // REPLACE resolves a primary-key conflict by deleting the old row without firing DELETE
+  // triggers; migration 3 refuses inserts that reuse an id.
+  it('refuses INSERT OR REPLACE over an existing audit row', () => {
     const db = t.server.storage.sqlite;
     const first = db.prepare('SELECT * FROM audit_events ORDER BY id LIMIT 1').get() as { id: number; action: string };
     let threw = false;

@@ -1,5 +1,6 @@
 import { sql as identity } from './0001_identity.js';
 import { sql as documents } from './0002_documents.js';
+import { sql as auditNoReplace } from './0003_audit_no_replace.js';
 
 export interface Migration {
   version: number;
@@ -14,4 +15,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   { version: 1, name: 'identity', sql: identity },
   { version: 2, name: 'documents', sql: documents },
+  { version: 3, name: 'audit-no-replace', sql: auditNoReplace },
 ];
