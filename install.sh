@@ -292,9 +292,11 @@ service_active() {
 # Copies the database (stopped service: no writer, WAL checkpointed on close) to
 # backups/pre-upgrade-<time>/ and keeps the five newest such copies.
 backup_database() {
+  backup_dir=""
   [ -f "$DATA/hearth.db" ] || return 0
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   dest="$DATA/backups/pre-upgrade-$stamp"
+  backup_dir="$dest"
   make_dir 0700 "$DATA/backups" hearth
   make_dir 0700 "$dest" hearth
   for f in hearth.db hearth.db-wal hearth.db-shm; do
@@ -381,7 +383,17 @@ do_install() {
     rollback "hearth init failed: $init_out"
   say "data dir ready at $DATA"
 
-  # 6. Start and check it comes up; an upgrade that does not is rolled back.
+  # 6. hearth doctor as the service user: database integrity, native addons (this also
+  #    copies them into the cache dir, so the service's first start is a warm one), disk, clock.
+  if doctor_out=$(umask 077 && as_service env HEARTH_DATA="$DATA" HEARTH_CACHE_DIR="$CACHE" "$BIN" doctor --data "$DATA" 2>&1); then
+    say "hearth doctor: all checks passed"
+  else
+    printf '%s\n' "$doctor_out" >&2
+    if [ "$upgrade" = 1 ]; then rollback "hearth doctor failed with the new version"; fi
+    say "warning: hearth doctor reported problems (above); fix them, then: systemctl restart hearth"
+  fi
+
+  # 7. Start and check it comes up; an upgrade that does not is rolled back.
   if [ "$start" = 1 ]; then
     if ! command -v systemctl >/dev/null 2>&1; then
       say "systemctl not found: start it yourself with: runuser -u hearth -- $bin_path serve"
@@ -417,12 +429,22 @@ EOF
   fi
 }
 
+# Puts the previous binary and the pre-upgrade database back (the new version may
+# already have migrated it), then restarts the old version.
 rollback() {
   reason="$1"
   if [ "${upgrade:-0}" = 1 ] && [ -f "$BIN.previous" ]; then
+    if [ "$start" = 1 ] && command -v systemctl >/dev/null 2>&1; then systemctl stop hearth.service || true; fi
     mv -f "$BIN.previous" "$BIN"
+    if [ -n "${backup_dir:-}" ] && [ -f "$backup_dir/hearth.db" ]; then
+      rm -f "$DATA/hearth.db-wal" "$DATA/hearth.db-shm"
+      for f in hearth.db hearth.db-wal hearth.db-shm; do
+        if [ -f "$backup_dir/$f" ]; then cp -p "$backup_dir/$f" "$DATA/$f"; fi
+      done
+      reason="$reason; database restored from $backup_dir"
+    fi
     if [ "$start" = 1 ] && command -v systemctl >/dev/null 2>&1; then systemctl restart hearth.service || true; fi
-    die "$reason; rolled back to the previous binary (database backup in $DATA/backups)"
+    die "$reason; rolled back to the previous binary"
   fi
   die "$reason"
 }

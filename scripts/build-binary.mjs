@@ -156,6 +156,8 @@ async function bundle(commit) {
     banner: { js: "import { createRequire as __hearthCreateRequire } from 'node:module'; const require = __hearthCreateRequire(import.meta.url);" },
     minifySyntax: true,
     minifyWhitespace: true,
+    minifyIdentifiers: true,
+    keepNames: true,
     legalComments: 'none',
     logLevel: 'warning',
     metafile: true,

@@ -16,7 +16,11 @@ const script = path.join(repo, 'install.sh');
 let tmp: string;
 let root: string;
 
-function standIn(name: string, version: string, opts: { versionExit?: number; versionText?: string } = {}): string {
+function standIn(
+  name: string,
+  version: string,
+  opts: { versionExit?: number; versionText?: string; doctorExit?: number; migrates?: boolean } = {},
+): string {
   const file = path.join(tmp, name);
   fs.writeFileSync(
     file,
@@ -31,7 +35,13 @@ case "$1" in
     mkdir -p "$3/keys"
     [ -f "$3/hearth.db" ] || echo "database created by ${version}" > "$3/hearth.db"
     echo "init ${version} HEARTH_DATA=$HEARTH_DATA HEARTH_CACHE_DIR=$HEARTH_CACHE_DIR" >> "$3/init.log"
+    ${opts.migrates ? `echo "migrated by ${version}" > "$3/hearth.db"` : ''}
     echo "hearth data dir ready at $3" ;;
+  doctor)
+    [ "$2" = --data ] || exit 2
+    echo "doctor ${version}" >> "$3/init.log"
+    [ ${opts.doctorExit ?? 0} = 0 ] && echo "all good" || echo "FAIL  sharp  does not load"
+    exit ${opts.doctorExit ?? 0} ;;
   *) echo "stand-in: unknown command $1" >&2; exit 2 ;;
 esac
 `,
@@ -79,6 +89,7 @@ describe('install.sh', () => {
 
     // init ran against the data dir, with the cache dir for native addons.
     expect(read('var/lib/hearth/hearth.db')).toBe('database created by 1.0.0\n');
+    expect(r.out).toContain('hearth doctor: all checks passed');
     expect(read('var/lib/hearth/init.log')).toContain(`HEARTH_DATA=${at('var/lib/hearth')} HEARTH_CACHE_DIR=${at('var/cache/hearth')}`);
 
     const unit = read('etc/systemd/system/hearth.service');
@@ -149,6 +160,17 @@ describe('install.sh', () => {
     }
     expect(fs.readdirSync(at('usr/local/bin')).filter((f) => f.includes('.new.'))).toEqual([]);
     expect(install('--root', root, '--binary', path.join(tmp, 'missing'), '--no-start').out).toContain('no such file');
+  });
+
+  it('rolls back binary and database when the new version fails hearth doctor', () => {
+    const dbBefore = read('var/lib/hearth/hearth.db');
+    const r = install('--root', root, '--binary', standIn('v3', '3.0.0', { doctorExit: 1, migrates: true }), '--no-start');
+    expect(r.status).not.toBe(0);
+    expect(r.out).toContain('FAIL  sharp  does not load');
+    expect(r.out).toMatch(/hearth doctor failed with the new version; database restored from .*pre-upgrade-.*; rolled back to the previous binary/);
+    expect(runInstalled()).toBe('hearth 2.0.0 (test) node v24.21.0');
+    expect(read('var/lib/hearth/hearth.db')).toBe(dbBefore);
+    expect(read('var/lib/hearth/init.log')).toContain('doctor 3.0.0');
   });
 
   it('detects the architecture and refuses what it cannot run', () => {
