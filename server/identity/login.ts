@@ -12,7 +12,7 @@ export async function login(
   actor: Actor,
 ): Promise<SessionTokens> {
   const family = findFamily(ctx, input.familyId);
-  const found = family ? findMemberByUsername(ctx, input.familyId, input.username) : undefined;
+  const found = family ? findMemberByUsername(ctx, input.familyId, input.username.toLowerCase()) : undefined;
   // Verify against a decoy when there is no such user, so response time does not reveal which usernames exist.
   const ok = await verifyPassword(found?.passwordHash ?? (await decoyHash()), input.password);
   if (!found || !found.passwordHash || !ok) {
