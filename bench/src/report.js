@@ -263,44 +263,46 @@ function markdown (results, meta, a) {
     const T = []
     const cr = a.crash.hearth
     const lost = (mode) => cr?.modes.find((q) => q.mode === mode)?.missing
-    T.push(['zero updates lost to SIGKILL, stream and burst', `stream ${fmt(lost('stream'), 0)}, burst ${fmt(lost('burst'), 0)}`, lost('stream') === 0 && lost('burst') === 0])
+    T.push(['zero updates lost to SIGKILL, stream and burst', `stream ${fmt(lost('stream'), 0)}, burst ${fmt(lost('burst'), 0)}`, lost('stream') == null ? null : lost('stream') === 0 && lost('burst') === 0])
     const large = profs.find((p) => p.startsWith('1000')) || profs[profs.length - 1]
     if (large) {
       const f = a.fan[large]
       const r = ratio(f.at.hearth?.serverCpuUsPerDelivery, f.at.hocuspocus?.serverCpuUsPerDelivery)
-      T.push([`server CPU per delivery ≤ ½ of Hocuspocus at ${large}`, rfmt(r), r != null && r <= 0.5])
+      T.push([`server CPU per delivery ≤ ½ of Hocuspocus at ${large}`, rfmt(r), r == null ? null : r <= 0.5])
     }
     for (const p of profs) {
       const f = a.fan[p]
       const bad = []
+      let compared = 0
       for (const rate of f.rates) {
         const h = f.runs.hearth?.steps.find((s) => s.rate === rate)
         if (!h) continue
         for (const peer of PEERS) {
           const o = f.runs[peer]?.steps.find((s) => s.rate === rate)
           if (!o || o.saturated) continue
+          compared++
           if (h.saturated || !(h.p99 < o.p99)) bad.push(`${rate}/s vs ${LABEL[peer]}: ${ms(h.p99)} vs ${ms(o.p99)}`)
         }
       }
-      T.push([`p99 fan-out latency below both peers at every rate they sustain, ${p}`, bad.length ? bad.join('; ') : 'lower at every rate', bad.length === 0])
+      T.push([`p99 fan-out latency below both peers at every rate they sustain, ${p}`, !compared ? '–' : bad.length ? bad.join('; ') : 'lower at every rate', !compared ? null : bad.length === 0])
     }
     const cz = (s) => a.cold[s]?.sizes.find((q) => q.updates === big)
     const cr3 = ratio(cz('hearth')?.fullSyncMs, cz('hocuspocus')?.fullSyncMs)
-    T.push([`${fmt(big, 0)}-update document full sync < ⅓ of Hocuspocus`, rfmt(cr3), cr3 != null && cr3 < 1 / 3])
+    T.push([`${fmt(big, 0)}-update document full sync < ⅓ of Hocuspocus`, rfmt(cr3), cr3 == null ? null : cr3 < 1 / 3])
     const ih = a.idle.hearth
     const iy = a.idle.ywebsocket
-    if (ih && iy) {
-      T.push([`idle RSS with ${ih.clients} conns ≤ y-websocket-server`, `${mb(ih.rssConnectedMB)} vs ${mb(iy.rssConnectedMB)}`, ih.rssConnectedMB <= iy.rssConnectedMB])
+    if (ih) {
+      T.push([`idle RSS with ${ih.clients} conns ≤ y-websocket-server`, iy ? `${mb(ih.rssConnectedMB)} vs ${mb(iy.rssConnectedMB)}` : '–', iy ? ih.rssConnectedMB <= iy.rssConnectedMB : null])
       T.push(['RSS back within 10 MB of start after everyone left', `${mb(ih.afterMinusStartMB)} above start`, ih.afterMinusStartMB <= 10])
     }
-    L.push(table(['target', 'measured', 'met'], T.map((t) => [t[0], t[1], t[2] ? 'yes' : '**no**'])))
+    L.push(table(['target', 'measured', 'met'], T.map((t) => [t[0], t[1], t[2] == null ? 'not measured' : t[2] ? 'yes' : '**no**'])))
     L.push('')
   }
 
   // ---------------- fan-out detail
   L.push('## Fan-out')
   L.push('')
-  L.push('N clients over D documents (N/D per document), every client making small edits (an array push carrying a timestamp) at the given rate. Latency is per edit: from the moment its writer sent it until the last other client of the document received it. CPU is the server process\'s user+system time (all threads) from /proc during the step, divided by the deliveries. A step is *saturated* when over 1 % of deliveries are missing after a 4 s drain, p99 exceeds 1 s, the load generator could not send at the offered rate, or a client was disconnected; rates stop rising after the first saturated step. *others* is the CPU that everything else on this shared machine used during the step, in cores (2 in all): the noise floor of that row.')
+  L.push('N clients over D documents (N/D per document), every client making small edits (an array push carrying a timestamp) at the given rate. All servers of a profile run at the same time (the idle ones only hold their idle sockets) and every rate step takes turns between them in rounds (A B C D, then D C B A, the order rotating from rate to rate), so the load that other people put on this shared machine falls on every server alike; a row adds up its rounds. Latency is per edit: from the moment its writer sent it until the last other client of the document received it. CPU is the server process\'s user+system time (all threads) from /proc during the step, divided by the deliveries. A step is *saturated* when over 1 % of deliveries are missing after a 4 s drain, p99 exceeds 1 s, the load generator could not send at the offered rate, or a client was disconnected; rates stop rising after the first saturated step. *others* is the CPU that everything else on this shared machine used during the step, in cores (2 in all): the noise floor of that row.')
   L.push('')
   for (const p of profs) {
     const f = a.fan[p]

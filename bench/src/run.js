@@ -21,7 +21,7 @@ const BUDGET_S = Number(value('--budget', quick ? 150 : 870)) // stop starting j
 const PLAN = quick
   ? {
       fanout: [
-        { profile: '100c/10d', clients: 100, docs: 10, rates: [5, 20], duration: 3, drainMs: 3000 }
+        { profile: '100c/10d', clients: 100, docs: 10, rates: [5, 20], roundMs: 2000, rounds: 2, drainMs: 2000 }
       ],
       coldload: { sizes: [5000] },
       crash: { modes: ['stream', 'burst'], streamRate: 2000, streamSeconds: 2, burst: 5000 },
@@ -29,8 +29,8 @@ const PLAN = quick
     }
   : {
       fanout: [
-        { profile: '200c/20d', clients: 200, docs: 20, rates: [1, 5, 10, 20], duration: 5, drainMs: 4000 },
-        { profile: '1000c/100d', clients: 1000, docs: 100, rates: [0.5, 1, 2, 4], duration: 5, drainMs: 4000 }
+        { profile: '200c/20d', clients: 200, docs: 20, rates: [1, 5, 10, 20], roundMs: 2500, rounds: 2, drainMs: 3000 },
+        { profile: '1000c/100d', clients: 1000, docs: 100, rates: [0.5, 1, 2, 4], roundMs: 2500, rounds: 2, drainMs: 3000 }
       ],
       coldload: { sizes: [20000, 100000] },
       crash: { modes: ['stream', 'burst'], streamRate: 2000, streamSeconds: 5, burst: 20000 },
@@ -85,10 +85,10 @@ function runJob (opts, timeoutMs) {
       clearTimeout(timer)
       child = null
       killRecorded() // nothing of this job may outlive it
-      const line = out.trim().split('\n').filter(Boolean).pop()
-      let res
-      try { res = JSON.parse(line) } catch {
-        res = { workload: opts.workload, server: opts.server, profile: opts.profile || null, ok: false, error: 'no result (timed out or crashed)', seconds: Math.round((Date.now() - started) / 100) / 10 }
+      const res = []
+      for (const line of out.trim().split('\n').filter(Boolean)) { try { res.push(JSON.parse(line)) } catch {} }
+      if (!res.length) {
+        for (const server of opts.servers || [opts.server]) res.push({ workload: opts.workload, server, profile: opts.profile || null, ok: false, error: 'no result (timed out or crashed)', seconds: Math.round((Date.now() - started) / 100) / 10 })
       }
       resolve(res)
     })
@@ -101,7 +101,8 @@ killRecorded()
 const jobs = []
 for (const w of workloads) {
   if (w === 'fanout') {
-    for (const p of PLAN.fanout) for (const s of servers) jobs.push({ workload: 'fanout', server: s, ...p })
+    // one job per profile, all servers up at once and the steps taking turns (src/fanout.js)
+    for (const p of PLAN.fanout) jobs.push({ workload: 'fanout', servers, ...p })
   } else if (w === 'crash') {
     for (const s of servers) if (s !== 'relay') jobs.push({ workload: w, server: s, ...PLAN[w] })
   } else if (w === 'coldload') {
@@ -116,7 +117,7 @@ const results = []
 let k = 0
 const template = path.join(runDir, 'hearth-template')
 if (servers.includes('hearth')) {
-  const conns = Math.max(...jobs.filter((j) => j.server === 'hearth').map((j) => (j.clients || 0) + (j.docs || 0) + 4))
+  const conns = Math.max(...jobs.filter((j) => j.server === 'hearth' || (j.servers || []).includes('hearth')).map((j) => (j.clients || 0) + (j.docs || 0) + 10))
   const th = Date.now()
   try {
     hearthTemplate(template, Math.ceil(conns / HEARTH_PER_DEVICE))
@@ -129,19 +130,23 @@ if (servers.includes('hearth')) {
 for (const job of jobs) {
   if (stopping) break
   const elapsed = (Date.now() - t0) / 1000
-  const dir = path.join(runDir, `${job.workload}-${(job.profile || '').replace(/\W/g, '')}-${job.server}`)
+  const dir = path.join(runDir, `${job.workload}-${(job.profile || '').replace(/\W/g, '')}${job.server ? '-' + job.server : ''}`)
   if (elapsed > BUDGET_S) {
-    const res = { workload: job.workload, server: job.server, profile: job.profile || null, ok: false, error: `skipped: time budget of ${BUDGET_S} s used up`, seconds: 0 }
-    results.push(res)
-    fs.appendFileSync(resultsPath, JSON.stringify(res) + '\n')
+    for (const server of job.servers || [job.server]) {
+      const res = { workload: job.workload, server, profile: job.profile || null, ok: false, error: `skipped: time budget of ${BUDGET_S} s used up`, seconds: 0 }
+      results.push(res)
+      fs.appendFileSync(resultsPath, JSON.stringify(res) + '\n')
+    }
     continue
   }
   k++
-  process.stderr.write(`[runner] (${k}/${jobs.length}, ${Math.round(elapsed)} s) ${job.workload} ${job.profile || ''} on ${job.server}\n`)
-  const res = await runJob({ ...job, dir, template }, quick ? 90000 : job.workload === 'coldload' ? 330000 : 240000)
-  results.push(res)
-  fs.appendFileSync(resultsPath, JSON.stringify(res) + '\n')
-  process.stdout.write(JSON.stringify(res) + '\n')
+  process.stderr.write(`[runner] (${k}/${jobs.length}, ${Math.round(elapsed)} s) ${job.workload} ${job.profile || ''} on ${(job.servers || [job.server]).join(', ')}\n`)
+  const limit = job.workload === 'fanout' ? (quick ? 150000 : 420000) : quick ? 90000 : job.workload === 'coldload' ? 330000 : 240000
+  for (const res of await runJob({ ...job, dir, template }, limit)) {
+    results.push(res)
+    fs.appendFileSync(resultsPath, JSON.stringify(res) + '\n')
+    process.stdout.write(JSON.stringify(res) + '\n')
+  }
 }
 const totalS = Math.round((Date.now() - t0) / 1000)
 const meta = {

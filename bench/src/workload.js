@@ -5,28 +5,31 @@ import fs from 'node:fs'
 import * as Y from 'yjs'
 import path from 'node:path'
 import { LightClient, connectAll } from './client.js'
+import { fanoutInterleaved } from './fanout.js'
 import { startServer, hearthFromTemplate, hearthTemplate, dirBytes, killRecorded, HEARTH_PER_DEVICE } from './servers.js'
 import { machineBusySeconds, cpuSeconds, rssMB, RssSampler, selfCpuSeconds, percentile, sleep, waitFor } from './proc.js'
 
 const opts = JSON.parse(process.argv[2] || '{}')
-const log = (...a) => { if (!opts.silent) process.stderr.write(`[${opts.workload}/${opts.server}] ${a.join(' ')}\n`) }
+const log = (...a) => { if (!opts.silent) process.stderr.write(`[${opts.workload}/${opts.server || opts.profile}] ${a.join(' ')}\n`) }
 const r1 = (x) => (x == null || Number.isNaN(x) ? null : Math.round(x * 10) / 10)
 const r3 = (x) => (x == null || Number.isNaN(x) ? null : Math.round(x * 1000) / 1000)
 
 let currentServer = null
+const extraServers = []
 let openClients = []
 async function cleanup () {
   for (const c of openClients) c.terminate()
   openClients = []
   if (currentServer) await currentServer.kill('SIGKILL')
+  for (const s of extraServers) await s.kill('SIGKILL')
 }
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, async () => { await cleanup(); killRecorded(); process.exit(130) })
 }
 
 /** hearth needs a family and device tokens in the data dir before it starts */
-function prepare (dir, connections) {
-  if (opts.server !== 'hearth') return {}
+function prepare (dir, connections, name = opts.server) {
+  if (name !== 'hearth') return {}
   const template = opts.template || path.join(opts.dir, '..', 'hearth-template')
   const ctx = hearthTemplate(template, Math.ceil(connections / HEARTH_PER_DEVICE))
   if (ctx.tokens.length * HEARTH_PER_DEVICE < connections) throw new Error('hearth template has too few devices')
@@ -247,9 +250,12 @@ async function seed (srv, ctx, doc, n, maxMs) {
   const deadline = Date.now() + maxMs
   let sent = 0
   const rate = opts.seedRate || 0 // 0: as fast as backpressure allows
+  // windowed: at most `window` updates sent but not yet seen by the observer, so every server
+  // is seeded as fast as it can take updates without a giant queue in front of it
+  const window = opts.seedWindow || 1000
   while (sent < n && Date.now() < deadline && !writer.closed) {
-    if (writer.bufferedAmount > 256 * 1024) { await sleep(2); continue }
-    let batch = 200
+    if (writer.bufferedAmount > 256 * 1024 || sent - (observer.have.get(1) || 0) >= window) { await sleep(1); continue }
+    let batch = Math.min(200, window - (sent - (observer.have.get(1) || 0)))
     if (rate) {
       const due = Math.floor(((performance.now() - t0) * rate) / 1000)
       batch = Math.min(batch, due - sent)
@@ -449,18 +455,33 @@ async function idle () {
   }
 }
 
-const WORKLOADS = { fanout, coldload, crash, idle }
+async function fanoutAll () {
+  return fanoutInterleaved(opts, {
+    prepare: (name, dir, conns) => prepare(dir, conns, name),
+    start: async (name, dir, ctx) => { const s = await startServer(name, dir, ctx); extraServers.push(s); return s },
+    client: (srv, ctx, doc, i, extra) => client(srv, ctx, doc, i, extra),
+    log
+  })
+}
+
+const WORKLOADS = { fanout: opts.servers ? fanoutAll : fanout, coldload, crash, idle }
 
 const started = Date.now()
 try {
   if (!WORKLOADS[opts.workload]) throw new Error('unknown workload ' + opts.workload)
   fs.mkdirSync(opts.dir, { recursive: true })
   const result = await WORKLOADS[opts.workload]()
-  process.stdout.write(JSON.stringify({ workload: opts.workload, server: opts.server, profile: opts.profile || null, ok: true, seconds: r1((Date.now() - started) / 1000), ...result }) + '\n')
+  const seconds = r1((Date.now() - started) / 1000)
+  // an interleaved fan-out returns one result per server
+  for (const r of Array.isArray(result) ? result : [{ server: opts.server, ok: true, ...result }]) {
+    process.stdout.write(JSON.stringify({ workload: opts.workload, server: r.server, profile: opts.profile || null, ok: r.ok, seconds, ...r }) + '\n')
+  }
   process.exitCode = 0
 } catch (err) {
   log('FAILED', err.stack || err.message)
-  process.stdout.write(JSON.stringify({ workload: opts.workload, server: opts.server, profile: opts.profile || null, ok: false, error: String(err.message || err), seconds: r1((Date.now() - started) / 1000) }) + '\n')
+  for (const server of opts.servers || [opts.server]) {
+    process.stdout.write(JSON.stringify({ workload: opts.workload, server, profile: opts.profile || null, ok: false, error: String(err.message || err), seconds: r1((Date.now() - started) / 1000) }) + '\n')
+  }
   process.exitCode = 1
 } finally {
   await cleanup()
