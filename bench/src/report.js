@@ -79,7 +79,7 @@ function svgChart (a) {
   const coldSizes = [...new Set(Object.values(a.cold).flatMap((r) => r.sizes.map((z) => z.updates)))]
   const storage = a.servers.filter((s) => s !== 'relay')
   parts.push(barPanel(pos(3), pw - 50, ph - 60, 'Cold load: fresh full sync after restart', coldSizes.map((n) => `${fmt(n, 0)} updates`),
-    storage.map((s) => ({ s, values: coldSizes.map((n) => a.cold[s]?.sizes.find((z) => z.updates === n)?.fullSyncMs ?? null) })), (v) => ms(v), (s, j) => {
+    storage.map((s) => ({ s, values: coldSizes.map((n) => a.cold[s]?.sizes.find((z) => z.updates === n)?.fullSyncMs ?? null) })), (v) => (v >= 1000 ? `${fmt(v / 1000, 1)} s` : `${Math.round(v)} ms`), (s, j) => {
       const z = a.cold[s]?.sizes.find((q) => q.updates === coldSizes[j])
       return z && z.fullSyncMs == null ? (/memory/.test(z.error || '') ? 'server OOM' : z.error ? 'failed' : `${fmt(z.missingAfterRestart, 0)} lost`) : null
     }))
@@ -149,7 +149,7 @@ function barPanel (p, w, h, title, groups, series, vfmt, note, zeroLabel) {
   const Y = (v) => p.y + h - (v / max) * h
   for (let k = 0; k <= 4; k++) {
     const v = (max * k) / 4
-    out.push(`<line x1="${p.x}" x2="${p.x + w}" y1="${Y(v)}" y2="${Y(v)}" stroke="#eee"/><text x="${p.x - 6}" y="${Y(v) + 4}" text-anchor="end">${fmt(v, v < 10 ? 1 : 0)}</text>`)
+    out.push(`<line x1="${p.x}" x2="${p.x + w}" y1="${Y(v)}" y2="${Y(v)}" stroke="#eee"/><text x="${p.x - 6}" y="${Y(v) + 4}" text-anchor="end">${fmt(v, Number.isInteger(v) ? 0 : 1)}</text>`)
   }
   const gw = w / Math.max(1, groups.length)
   const bw = Math.min(40, (gw - 20) / Math.max(1, series.length))
@@ -165,7 +165,7 @@ function barPanel (p, w, h, title, groups, series, vfmt, note, zeroLabel) {
       }
       const y = Y(v)
       out.push(`<rect x="${bx + 1}" y="${y.toFixed(1)}" width="${bw - 2}" height="${Math.max(v === 0 && zeroLabel ? 0 : 1, p.y + h - y).toFixed(1)}" fill="${COLOR[q.s]}"/>`)
-      out.push(`<text x="${bx + bw / 2}" y="${(y - 4).toFixed(1)}" text-anchor="middle" font-size="10">${esc(vfmt(v))}</text>`)
+      out.push(`<text x="${bx + bw / 2}" y="${(y - 4).toFixed(1)}" text-anchor="middle" font-size="${bw < 34 ? 9 : 10}">${esc(vfmt(v))}</text>`)
     })
     out.push(`<text x="${p.x + j * gw + gw / 2}" y="${p.y + h + 16}" text-anchor="middle">${esc(g)}</text>`)
   })
@@ -380,7 +380,7 @@ function markdown (results, meta, a) {
   L.push('- relay floor: `bench/servers/relay.js`, ws 8, forwards each frame to the other sockets of the same URL path; no CRDT, no storage.')
   L.push('- y-websocket-server: `@y/websocket-server` 0.1.1 wired exactly as its bin `server.js` (its own ws 6), with LevelDB persistence (`YPERSISTENCE`, y-leveldb). 0.1.5, the `latest` tag, depends on the unpublished `@y/y` and Yjs 14 pre-releases and does not install; 0.1.1 is the newest that runs with Yjs 13. Persistence is checked by the cold-load and crash workloads themselves: documents come back after a restart.')
   L.push('- Hocuspocus: `@hocuspocus/server` + `@hocuspocus/extension-sqlite` with default settings (store debounced 2 s, at most 10 s). The bench client speaks its framing (document-name prefix, auth message first). Its better-sqlite3 is overridden to 13.2.0 (the version hearth uses; prebuilt N-API binaries in the npm package) because 12.x needs a download or a compiler at install time.')
-  L.push('- hearth: built code (`dist/cli/main.js serve`), identity made with its CLI (one device per 50 connections); see bench/README.md for the environment the bench sets.')
+  L.push('- hearth: built code (`dist/cli/main.js serve`) with its defaults (SQLite WAL, `synchronous=normal`: an update survives a process crash once committed, which happens before it is broadcast), except `HEARTH_SYNC_IDLE_UNLOAD_MS=2000` and, for the cold-load seeding only, a lifted per-connection message bucket. Identity (family, owner, one device per 100 connections) made with its CLI; see bench/README.md.')
   L.push('- Load generator: one process, light clients speaking y-protocols directly (ws + lib0 + `Y.parseUpdateMeta` on received updates instead of a replica per client; writers keep a Y.Doc of their own edits; cold-load and crash readers apply to real Y.Docs). Its CPU share is reported per fan-out step.')
   L.push('')
   L.push('## Raw results')

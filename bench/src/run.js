@@ -53,8 +53,10 @@ const resultsPath = path.join(runDir, 'results.jsonl')
 
 let child = null
 let stopping = false
+let stopCode = 0
 function shutdown (code) {
   stopping = true
+  stopCode = code
   if (child) { try { child.kill('SIGTERM') } catch {} }
   setTimeout(() => {
     if (child) { try { child.kill('SIGKILL') } catch {} }
@@ -147,6 +149,12 @@ for (const job of jobs) {
     fs.appendFileSync(resultsPath, JSON.stringify(res) + '\n')
     process.stdout.write(JSON.stringify(res) + '\n')
   }
+}
+if (stopping) {
+  // interrupted: leave RESULTS.md as it was
+  killRecorded()
+  process.stderr.write(`[runner] interrupted; partial results in ${path.relative(BENCH_DIR, resultsPath)}\n`)
+  process.exit(stopCode)
 }
 const totalS = Math.round((Date.now() - t0) / 1000)
 const meta = {
