@@ -1,4 +1,4 @@
-import sodium from 'libsodium-wrappers-sumo';
+type Sodium = typeof import('libsodium-wrappers-sumo');
 
 /**
  * argon2id via libsodium's crypto_pwhash_str. Parameters are libsodium's
@@ -12,19 +12,25 @@ const MEMLIMIT = 64 * 1024 * 1024;
 
 export const MIN_PASSWORD_LENGTH = 10;
 
-let ready: Promise<void> | null = null;
-export function sodiumReady(): Promise<void> {
-  ready ??= sodium.ready;
-  return ready;
+// Loaded on first use: the sumo build and its wasm instance cost ~20 MB of RSS, which a
+// server that only ever sees paired devices never needs to pay.
+let loading: Promise<Sodium> | null = null;
+export function sodiumReady(): Promise<Sodium> {
+  loading ??= import('libsodium-wrappers-sumo').then(async (m) => {
+    const sodium = (m.default ?? m) as Sodium;
+    await sodium.ready;
+    return sodium;
+  });
+  return loading;
 }
 
 export async function hashPassword(password: string): Promise<string> {
-  await sodiumReady();
+  const sodium = await sodiumReady();
   return sodium.crypto_pwhash_str(password, OPSLIMIT, MEMLIMIT);
 }
 
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
-  await sodiumReady();
+  const sodium = await sodiumReady();
   try {
     return sodium.crypto_pwhash_str_verify(hash, password);
   } catch {
