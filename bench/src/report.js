@@ -31,9 +31,12 @@ export function analyse (results) {
   for (const p of Object.values(fan)) {
     p.rates = [...p.rates].sort((a, b) => a - b)
     const present = Object.keys(p.runs)
+    // the relay floor is there to divide by, not to pick the rate: its own steps can be
+    // limited by the load generator before any real server is
+    const judged = present.filter((s) => s !== 'relay')
     p.common = null
     for (const rate of p.rates) {
-      if (present.every((s) => p.runs[s].steps.some((st) => st.rate === rate && !st.saturated))) p.common = rate
+      if ((judged.length ? judged : present).every((s) => p.runs[s].steps.some((st) => st.rate === rate && !st.saturated))) p.common = rate
     }
     if (p.common == null) p.common = p.rates[0]
     p.at = {}
@@ -183,7 +186,7 @@ function markdown (results, meta, a) {
   const m = meta.machine
   L.push('# hearth benchmark results')
   L.push('')
-  L.push(`Run \`${meta.runId}\`${meta.quick ? ' (**--quick** smoke run, small profiles)' : ''}, ${fmt(meta.totalSeconds / 60, 1)} minutes end to end. Every server ran on the same machine in the same run, one at a time, on 127.0.0.1 with a fresh data dir. Absolute numbers on a shared 2-core machine drift from run to run; **read the ratios**.`)
+  L.push(`Run \`${meta.runId}\`${meta.quick ? ' (**--quick** smoke run, small profiles)' : ''}, ${fmt(meta.totalSeconds / 60, 1)} minutes end to end. Every server ran on the same machine in the same run, on 127.0.0.1 with a fresh data dir: the fan-out profiles with all servers up and the rate steps taking turns between them, the other workloads one server at a time. Absolute numbers on a shared 2-core machine drift from run to run; **read the ratios**.`)
   L.push('')
   for (const n of meta.notes || []) L.push(`> **Note:** ${n}`)
   if ((meta.notes || []).length) L.push('')
@@ -203,8 +206,9 @@ function markdown (results, meta, a) {
   const rows = []
   for (const p of profs) {
     const f = a.fan[p]
-    rows.push([`fan-out ${p}: p99 latency @ ${f.common}/s per client`, ...a.servers.map((s) => ms(f.at[s]?.p99))])
-    rows.push([`fan-out ${p}: server CPU per delivery @ ${f.common}/s`, ...a.servers.map((s) => (f.at[s] ? `${fmt(f.at[s].serverCpuUsPerDelivery, 1)} µs` : '–'))])
+    const sat = (s) => (f.at[s]?.saturated ? ' (saturated)' : '')
+    rows.push([`fan-out ${p}: p99 latency @ ${f.common}/s per client`, ...a.servers.map((s) => ms(f.at[s]?.p99) + sat(s))])
+    rows.push([`fan-out ${p}: server CPU per delivery @ ${f.common}/s`, ...a.servers.map((s) => (f.at[s] ? `${fmt(f.at[s].serverCpuUsPerDelivery, 1)} µs${sat(s)}` : '–'))])
     rows.push([`fan-out ${p}: most deliveries/s sustained`, ...a.servers.map((s) => (f.runs[s] ? fmt(f.maxSustained[s], 0) : '–'))])
   }
   for (const n of [...new Set(Object.values(a.cold).flatMap((r) => r.sizes.map((z) => z.updates)))]) {
@@ -253,7 +257,7 @@ function markdown (results, meta, a) {
   const big = Math.max(...Object.values(a.cold).flatMap((r) => r.sizes.map((z) => z.updates)), 0)
   L.push(table(['', ...profs.flatMap((p) => [`p99 ${p}`, `CPU/delivery ${p}`]), `cold full sync ${fmt(big, 0)}`, 'idle RSS growth per conns'], rrows))
   L.push('')
-  L.push('Below 1× means the subject is cheaper/faster than the base. Fan-out ratios are taken at each profile\'s highest rate that every server sustained (shown in the table above).')
+  L.push('Below 1× means the subject is cheaper/faster than the base. Fan-out ratios are taken at each profile\'s highest rate that every server (the relay floor aside) sustained, shown in the table above.')
   L.push('')
 
   // ---------------- targets of the sync issue
@@ -302,7 +306,7 @@ function markdown (results, meta, a) {
   // ---------------- fan-out detail
   L.push('## Fan-out')
   L.push('')
-  L.push('N clients over D documents (N/D per document), every client making small edits (an array push carrying a timestamp) at the given rate. All servers of a profile run at the same time (the idle ones only hold their idle sockets) and every rate step takes turns between them in rounds (A B C D, then D C B A, the order rotating from rate to rate), so the load that other people put on this shared machine falls on every server alike; a row adds up its rounds. Latency is per edit: from the moment its writer sent it until the last other client of the document received it. CPU is the server process\'s user+system time (all threads) from /proc during the step, divided by the deliveries. A step is *saturated* when over 1 % of deliveries are missing after a 4 s drain, p99 exceeds 1 s, the load generator could not send at the offered rate, or a client was disconnected; rates stop rising after the first saturated step. *others* is the CPU that everything else on this shared machine used during the step, in cores (2 in all): the noise floor of that row.')
+  L.push(`N clients over D documents (N/D per document), every client making small edits (an array push carrying a timestamp) at the given rate. All servers of a profile run at the same time (the idle ones only hold their idle sockets) and every rate step takes turns between them in rounds (A B C D, then D C B A, the order rotating from rate to rate), so the load that other people put on this shared machine falls on every server alike; a row adds up its rounds. Latency is per edit: from the moment its writer sent it until the last other client of the document received it. CPU is the server process\'s user+system time (all threads) from /proc during the step, divided by the deliveries. A step is *saturated* when over 1 % of deliveries are missing after a ${fmt((meta.plan?.fanout?.[0]?.drainMs ?? 3000) / 1000, 1)} s drain, p99 exceeds 1 s, the load generator could not send at the offered rate, or a client was disconnected; rates stop rising after the first saturated step. *others* is the CPU that everything else on this shared machine used during the step, in cores (2 in all): the noise floor of that row.`)
   L.push('')
   for (const p of profs) {
     const f = a.fan[p]

@@ -29,8 +29,8 @@ const PLAN = quick
     }
   : {
       fanout: [
-        { profile: '200c/20d', clients: 200, docs: 20, rates: [1, 5, 10, 20], roundMs: 2500, rounds: 2, drainMs: 3000 },
-        { profile: '1000c/100d', clients: 1000, docs: 100, rates: [0.5, 1, 2, 4], roundMs: 2500, rounds: 2, drainMs: 3000 }
+        { profile: '200c/20d', clients: 200, docs: 20, rates: [1, 5, 10, 20, 30, 40], roundMs: 2500, rounds: 2, drainMs: 3000 },
+        { profile: '1000c/100d', clients: 1000, docs: 100, rates: [0.5, 1, 2, 4, 6, 8], roundMs: 2500, rounds: 2, drainMs: 3000 }
       ],
       coldload: { sizes: [20000, 100000] },
       crash: { modes: ['stream', 'burst'], streamRate: 2000, streamSeconds: 5, burst: 20000 },
