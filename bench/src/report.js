@@ -4,9 +4,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const ORDER = ['relay', 'ywebsocket', 'hocuspocus', 'hearth']
-const LABEL = { relay: 'relay floor', ywebsocket: 'y-websocket-server', hocuspocus: 'Hocuspocus', hearth: 'hearth' }
-const COLOR = { relay: '#9a9a9a', ywebsocket: '#3b75af', hocuspocus: '#ef8a17', hearth: '#c0392b' }
+const ORDER = ['relay', 'ywebsocket', 'hocuspocus', 'hearth', 'hearthbin']
+const LABEL = { relay: 'relay floor', ywebsocket: 'y-websocket-server', hocuspocus: 'Hocuspocus', hearth: 'hearth', hearthbin: 'hearth (binary)' }
+const COLOR = { relay: '#9a9a9a', ywebsocket: '#3b75af', hocuspocus: '#ef8a17', hearth: '#c0392b', hearthbin: '#7b241c' }
 const PEERS = ['ywebsocket', 'hocuspocus']
 
 const fmt = (x, d = 1) => (x == null || Number.isNaN(x) ? '–' : Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: 0 }))
@@ -385,6 +385,7 @@ function markdown (results, meta, a) {
   L.push('- y-websocket-server: `@y/websocket-server` 0.1.1 wired exactly as its bin `server.js` (its own ws 6), with LevelDB persistence (`YPERSISTENCE`, y-leveldb). 0.1.5, the `latest` tag, depends on the unpublished `@y/y` and Yjs 14 pre-releases and does not install; 0.1.1 is the newest that runs with Yjs 13. Persistence is checked by the cold-load and crash workloads themselves: documents come back after a restart.')
   L.push('- Hocuspocus: `@hocuspocus/server` + `@hocuspocus/extension-sqlite` with default settings (store debounced 2 s, at most 10 s). The bench client speaks its framing (document-name prefix, auth message first). Its better-sqlite3 is overridden to 13.2.0 (the version hearth uses; prebuilt N-API binaries in the npm package) because 12.x needs a download or a compiler at install time.')
   L.push('- hearth: built code (`dist/cli/main.js serve`) with its defaults (SQLite WAL, `synchronous=normal`: an update survives a process crash once committed, which happens before it is broadcast), except `HEARTH_SYNC_IDLE_UNLOAD_MS=2000` and, for the cold-load seeding only, a lifted per-connection message bucket. Identity (family, owner, one device per 100 connections) made with its CLI; see bench/README.md.')
+  if (has('hearthbin')) L.push('- hearth (binary): the single executable `dist/hearth-linux-x64` (as built by `npm run build:binary`; its version line above says which commit), same settings and identity as hearth; by default it runs the crash and idle workloads only.')
   L.push('- Load generator: one process, light clients speaking y-protocols directly (ws + lib0 + `Y.parseUpdateMeta` on received updates instead of a replica per client; writers keep a Y.Doc of their own edits; cold-load and crash readers apply to real Y.Docs). Its CPU share is reported per fan-out step.')
   L.push('')
   L.push('## Raw results')

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { BENCH_DIR, WORK_DIR, REPO_DIR, serverNode, killRecorded, hearthAvailable, peerVersions, hearthTemplate, HEARTH_PER_DEVICE } from './servers.js'
+import { HEARTH_BINARY, BENCH_DIR, WORK_DIR, REPO_DIR, serverNode, killRecorded, hearthAvailable, peerVersions, hearthTemplate, HEARTH_PER_DEVICE } from './servers.js'
 import { machine } from './proc.js'
 import { writeReport } from './report.js'
 
@@ -37,13 +37,20 @@ const PLAN = quick
       idle: { profile: '1000c/100d', clients: 1000, docs: 100, afterMs: 10000 }
     }
 
-let servers = value('--servers', 'relay,ywebsocket,hocuspocus,hearth').split(',')
+// the single executable, when one is built, joins the crash and idle workloads by default
+// (fan-out and cold load only when named in --servers: they are long and the same code)
+const explicitServers = argv.includes('--servers')
+let servers = value('--servers', 'relay,ywebsocket,hocuspocus,hearth,hearthbin').split(',')
 // cheap and decisive first; the cold load (minutes for a slow peer) last
 const workloads = value('--workloads', 'fanout,crash,idle,coldload').split(',')
 const notes = []
 if (servers.includes('hearth') && !hearthAvailable()) {
   notes.push('hearth was not built (dist/cli/main.js missing): it is not in this run.')
   servers = servers.filter((s) => s !== 'hearth')
+}
+if (servers.includes('hearthbin') && !fs.existsSync(HEARTH_BINARY)) {
+  if (explicitServers) notes.push('the hearth single executable was asked for but dist/ has none: it is not in this run.')
+  servers = servers.filter((s) => s !== 'hearthbin')
 }
 
 const runId = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)
@@ -104,12 +111,13 @@ const jobs = []
 for (const w of workloads) {
   if (w === 'fanout') {
     // one job per profile, all servers up at once and the steps taking turns (src/fanout.js)
-    for (const p of PLAN.fanout) jobs.push({ workload: 'fanout', servers, ...p })
+    const fs2 = servers.filter((s) => explicitServers || s !== 'hearthbin')
+    for (const p of PLAN.fanout) jobs.push({ workload: 'fanout', servers: fs2, ...p })
   } else if (w === 'crash') {
     for (const s of servers) if (s !== 'relay') jobs.push({ workload: w, server: s, ...PLAN[w] })
   } else if (w === 'coldload') {
     // slowest peer last, so a budget overrun costs the least
-    for (const s of ['hearth', 'hocuspocus', 'ywebsocket']) if (servers.includes(s)) jobs.push({ workload: w, server: s, ...PLAN[w] })
+    for (const s of ['hearth', 'hearthbin', 'hocuspocus', 'ywebsocket']) if (servers.includes(s) && (explicitServers || s !== 'hearthbin')) jobs.push({ workload: w, server: s, ...PLAN[w] })
   } else if (w === 'idle') {
     for (const s of servers) jobs.push({ workload: 'idle', server: s, ...PLAN.idle })
   }
@@ -118,8 +126,8 @@ process.stderr.write(`[runner] ${jobs.length} jobs, servers: ${servers.join(', '
 const results = []
 let k = 0
 const template = path.join(runDir, 'hearth-template')
-if (servers.includes('hearth')) {
-  const conns = Math.max(...jobs.filter((j) => j.server === 'hearth' || (j.servers || []).includes('hearth')).map((j) => (j.clients || 0) + (j.docs || 0) + 10))
+if (servers.some((s) => s.startsWith('hearth'))) {
+  const conns = Math.max(...jobs.filter((j) => (j.server || '').startsWith('hearth') || (j.servers || []).some((s) => s.startsWith('hearth'))).map((j) => (j.clients || 0) + (j.docs || 0) + 10))
   const th = Date.now()
   try {
     hearthTemplate(template, Math.ceil(conns / HEARTH_PER_DEVICE))

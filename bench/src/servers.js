@@ -25,7 +25,9 @@ export const SERVERS = {
   relay: { label: 'relay floor', framing: 'relay', storage: false },
   ywebsocket: { label: 'y-websocket-server', framing: 'y', storage: true },
   hocuspocus: { label: 'Hocuspocus', framing: 'hocus', storage: true },
-  hearth: { label: 'hearth', framing: 'y', storage: true }
+  hearth: { label: 'hearth', framing: 'y', storage: true },
+  // opt-in (--servers ...,hearthbin): the single executable built by `npm run build:binary`
+  hearthbin: { label: 'hearth (single executable)', framing: 'y', storage: true }
 }
 
 function recordPid (pid) {
@@ -122,6 +124,8 @@ export function hearthSetup (dataDir, devices) {
   return { familyId, memberId, tokens }
 }
 
+export const HEARTH_BINARY = path.join(REPO_DIR, 'dist/hearth-linux-' + (process.arch === 'arm64' ? 'arm64' : 'x64'))
+
 export function hearthAvailable () {
   return fs.existsSync(path.join(REPO_DIR, 'dist/cli/main.js'))
 }
@@ -145,12 +149,16 @@ export async function startServer (name, dataDir, ctx = {}, extraEnv = {}) {
   } else if (name === 'hocuspocus') {
     args = [path.join(BENCH_DIR, 'servers/hocuspocus.js')]
     env = { ...baseEnv, HOCUSPOCUS_DIR: dataDir }
+  } else if (name === 'hearthbin') {
+    args = ['serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0']
+    env = { ...baseEnv, ...hearthEnv(), ...extraEnv }
   } else if (name === 'hearth') {
     args = [path.join(REPO_DIR, 'dist/cli/main.js'), 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0']
     env = { ...baseEnv, ...hearthEnv(), ...extraEnv }
   } else throw new Error('unknown server ' + name)
 
-  const proc = spawn(node, args, { cwd: name === 'hearth' ? REPO_DIR : BENCH_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const cmd = name === 'hearthbin' ? HEARTH_BINARY : node
+  const proc = spawn(cmd, args, { cwd: name.startsWith('hearth') ? REPO_DIR : BENCH_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] })
   recordPid(proc.pid)
   const logPath = path.join(dataDir, `..`, `${path.basename(dataDir)}.${name}.log`)
   const log = fs.createWriteStream(logPath, { flags: 'a' })
@@ -185,7 +193,7 @@ export async function startServer (name, dataDir, ctx = {}, extraEnv = {}) {
   })
   handle.port = port
   handle.url = (doc, i = 0) => {
-    if (name === 'hearth') {
+    if (name.startsWith('hearth')) {
       const tokens = ctx.tokens
       const tok = tokens[Math.floor(i / (ctx.perDevice || HEARTH_PER_DEVICE)) % tokens.length]
       return `ws://127.0.0.1:${port}/sync/${ctx.familyId}/${doc}?token=${encodeURIComponent(tok)}`
@@ -236,8 +244,18 @@ export function peerVersions () {
   try {
     yws = JSON.parse(fs.readFileSync(path.join(BENCH_DIR, 'node_modules/@y/websocket-server/node_modules/ws/package.json'), 'utf8')).version
   } catch {}
+  let bin = null
+  if (fs.existsSync(HEARTH_BINARY)) {
+    try {
+      const st = fs.statSync(HEARTH_BINARY)
+      bin = `${execFileSync(HEARTH_BINARY, ['version'], { timeout: 20000 }).toString().trim()}, built ${st.mtime.toISOString().slice(0, 16)}Z, ${(st.size / 1048576).toFixed(0)} MB`
+    } catch {}
+  }
+  let built = ''
+  try { built = execFileSync(serverNode(), [path.join(REPO_DIR, 'dist/cli/main.js'), 'version'], { cwd: REPO_DIR, timeout: 20000 }).toString().trim() } catch {}
   return {
-    hearth: `${hearthVersion} (commit ${commit})`,
+    hearth: built ? `${built} — dist/ built from the working tree at repo HEAD ${commit}` : `${hearthVersion} (commit ${commit})`,
+    ...(bin ? { 'hearth single executable (dist/hearth-linux-x64)': bin } : {}),
     '@y/websocket-server': v('@y/websocket-server'),
     'y-leveldb': v('y-leveldb'),
     leveldown: v('leveldown'),

@@ -29,7 +29,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 /** hearth needs a family and device tokens in the data dir before it starts */
 function prepare (dir, connections, name = opts.server) {
-  if (name !== 'hearth') return {}
+  if (!name.startsWith('hearth')) return {}
   const template = opts.template || path.join(opts.dir, '..', 'hearth-template')
   const ctx = hearthTemplate(template, Math.ceil(connections / HEARTH_PER_DEVICE))
   if (ctx.tokens.length * HEARTH_PER_DEVICE < connections) throw new Error('hearth template has too few devices')
