@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { openStorage, type Storage } from '../storage/database.js';
 import { ensureDataDir, isWritableDir, type DataDirLayout } from '../storage/data-dir.js';
 import { pendingMigrations } from '../storage/migrate.js';
+import { startWalCheckpointer } from '../storage/wal-checkpointer.js';
 import type { Config } from './config.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
@@ -54,6 +55,7 @@ export async function openIdentity(config: Config): Promise<{ layout: DataDirLay
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const { layout, storage, identity } = await openIdentity(config);
+  const checkpointer = startWalCheckpointer(storage.sqlite);
   const events: IdentityEvents = { ...NO_EVENTS };
   identity.events = events;
 
@@ -91,6 +93,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       const appClosed = app.close();
       await sync.close();
       await appClosed;
+      await checkpointer.stop();
       storage.close();
       logger.info('stopped');
       logger.flush();
