@@ -55,7 +55,7 @@ export function analyse (results) {
 }
 
 // ------------------------------------------------------------------ SVG chart
-function svgChart (a) {
+function svgChart (a, meta) {
   const W = 1260
   const H = 800
   const pw = 380
@@ -81,11 +81,11 @@ function svgChart (a) {
     a.servers.map((s) => ({ s, values: profiles.map((p) => a.fan[p].at[s]?.serverCpuUsPerDelivery ?? null) })), (v) => fmt(v, 1)))
   const coldSizes = [...new Set(Object.values(a.cold).flatMap((r) => r.sizes.map((z) => z.updates)))]
   const storage = a.servers.filter((s) => s !== 'relay')
-  parts.push(barPanel(pos(3), pw - 50, ph - 60, 'Cold load: fresh full sync after restart', coldSizes.map((n) => `${fmt(n, 0)} updates`),
+  parts.push(barPanel(pos(3), pw - 50, ph - 60, 'Cold load: fresh full sync after restart (log)', coldSizes.map((n) => `${fmt(n, 0)} updates`),
     storage.map((s) => ({ s, values: coldSizes.map((n) => a.cold[s]?.sizes.find((z) => z.updates === n)?.fullSyncMs ?? null) })), (v) => (v >= 1000 ? `${fmt(v / 1000, 1)} s` : `${Math.round(v)} ms`), (s, j) => {
       const z = a.cold[s]?.sizes.find((q) => q.updates === coldSizes[j])
       return z && z.fullSyncMs == null ? (/memory/.test(z.error || '') ? 'server OOM' : z.error ? 'failed' : `${fmt(z.missingAfterRestart, 0)} lost`) : null
-    }))
+    }, false, true))
   const modes = ['stream', 'burst']
   parts.push(barPanel(pos(4), pw - 50, ph - 60, 'SIGKILL: acknowledged updates lost', modes.map((m) => {
     const any = Object.values(a.crash).map((r) => r.modes.find((q) => q.mode === m)).find(Boolean)
@@ -93,6 +93,8 @@ function svgChart (a) {
   }), storage.map((s) => ({ s, values: modes.map((m) => a.crash[s]?.modes.find((q) => q.mode === m)?.missing ?? null) })), (v) => fmt(v, 0), null, true))
   parts.push(barPanel(pos(5), pw - 50, ph - 60, `Idle memory: server RSS (MB), ${Object.values(a.idle)[0]?.clients ?? ''} conns`, ['at start', 'connections idle', 'after all left'],
     a.servers.map((s) => ({ s, values: a.idle[s] ? [a.idle[s].rssStartMB, a.idle[s].rssConnectedMB, a.idle[s].rssAfterMB] : [null, null, null] })), (v) => fmt(v, 0)))
+  const m = meta.machine || {}
+  parts.push(`<text x="20" y="${H - 14}" fill="#555">run ${esc(meta.runId)}${meta.quick ? ' (quick)' : ''} · ${esc(m.model || '')}, ${m.cores} cores, shared · servers and load generator on Node ${esc(meta.node?.version || '')} · numbers, method and versions: bench/RESULTS.md</text>`)
   parts.push('</svg>')
   return parts.join('\n')
 }
@@ -145,14 +147,34 @@ function linePanel (p, w, h, title, prof, a) {
   return out.join('\n')
 }
 
-function barPanel (p, w, h, title, groups, series, vfmt, note, zeroLabel) {
+function niceStep (v) {
+  const e = Math.pow(10, Math.floor(Math.log10(v)))
+  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * e >= v) return m * e
+  return 10 * e
+}
+
+function barPanel (p, w, h, title, groups, series, vfmt, note, zeroLabel, log) {
   const out = [frame(p, w, h, title)]
+  // a server with nothing to show in this panel (and nothing to say) takes no room
+  series = series.filter((q) => q.values.some((v, j) => v != null || (note && note(q.s, j))))
   const vals = series.flatMap((q) => q.values).filter((v) => v != null)
-  const max = niceMax(Math.max(1e-9, ...vals) * 1.1)
-  const Y = (v) => p.y + h - (v / max) * h
-  for (let k = 0; k <= 4; k++) {
-    const v = (max * k) / 4
-    out.push(`<line x1="${p.x}" x2="${p.x + w}" y1="${Y(v)}" y2="${Y(v)}" stroke="#eee"/><text x="${p.x - 6}" y="${Y(v) + 4}" text-anchor="end">${fmt(v, Number.isInteger(v) ? 0 : 1)}</text>`)
+  let Y
+  if (log) {
+    const lo = Math.floor(Math.log10(Math.max(1e-9, Math.min(...vals.filter((v) => v > 0)))))
+    const hi = Math.ceil(Math.log10(Math.max(1e-9, ...vals) * 1.3))
+    Y = (v) => p.y + h - ((Math.log10(Math.max(v, Math.pow(10, lo))) - lo) / Math.max(1, hi - lo)) * h
+    for (let e = lo; e <= hi; e++) {
+      const v = Math.pow(10, e)
+      out.push(`<line x1="${p.x}" x2="${p.x + w}" y1="${Y(v)}" y2="${Y(v)}" stroke="#eee"/><text x="${p.x - 6}" y="${Y(v) + 4}" text-anchor="end">${esc(vfmt(v))}</text>`)
+    }
+  } else {
+    const step = niceStep(Math.max(1e-9, ...vals) * 1.15 / 4)
+    const max = step * 4
+    Y = (v) => p.y + h - (v / max) * h
+    for (let k = 0; k <= 4; k++) {
+      const v = step * k
+      out.push(`<line x1="${p.x}" x2="${p.x + w}" y1="${Y(v)}" y2="${Y(v)}" stroke="#eee"/><text x="${p.x - 6}" y="${Y(v) + 4}" text-anchor="end">${fmt(v, Number.isInteger(v) ? 0 : 1)}</text>`)
+    }
   }
   const gw = w / Math.max(1, groups.length)
   const bw = Math.min(40, (gw - 20) / Math.max(1, series.length))
@@ -405,7 +427,7 @@ export function writeReport (results, meta, outDir) {
   const a = analyse(results)
   const md = path.join(outDir, 'RESULTS.md')
   const svg = path.join(outDir, 'results-chart.svg')
-  fs.writeFileSync(svg, svgChart(a))
+  fs.writeFileSync(svg, svgChart(a, meta))
   fs.writeFileSync(md, markdown(results, meta, a))
   return [md, svg]
 }

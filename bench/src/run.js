@@ -181,6 +181,11 @@ process.stderr.write(`[runner] done in ${totalS} s\n`)
 if (!flag('--no-report')) {
   const outDir = quick ? runDir : BENCH_DIR
   const files = writeReport(results, meta, outDir)
+  if (!quick) {
+    // the raw lines and run description beside the report: `node src/report.js .` redraws it
+    fs.copyFileSync(resultsPath, path.join(BENCH_DIR, 'results.jsonl'))
+    fs.writeFileSync(path.join(BENCH_DIR, 'meta.json'), JSON.stringify(meta, null, 2))
+  }
   process.stderr.write(`[runner] wrote ${files.map((f) => path.relative(BENCH_DIR, f)).join(', ')}\n`)
 }
 killRecorded()
