@@ -14,6 +14,7 @@ import { NO_EVENTS, type IdentityContext, type IdentityEvents } from './identity
 import { startAdminSocket } from './admin-socket.js';
 import { versionInfo } from '../cli/version-info.js';
 import { attachSync, type SyncAttachment } from './sync-attachment.js';
+import { useMemoryRelief } from './memory-relief.js';
 
 export interface RunningServer {
   url: string;
@@ -55,6 +56,7 @@ export async function openIdentity(config: Config): Promise<{ layout: DataDirLay
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const { layout, storage, identity } = await openIdentity(config);
+  const relief = useMemoryRelief(logger);
   const checkpointer = startWalCheckpointer(storage.sqlite);
   const events: IdentityEvents = { ...NO_EVENTS };
   identity.events = events;
@@ -93,12 +95,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       const appClosed = app.close();
       await sync.close();
       await appClosed;
+      relief.stop();
       await checkpointer.stop();
       storage.close();
       logger.info('stopped');
       logger.flush();
     })());
 
+  relief.reclaimNow();
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
   return { url, port, app, storage, identity, layout, logger, sync, close };
 }

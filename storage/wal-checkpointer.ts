@@ -41,51 +41,135 @@ parentPort.on('message', (m) => {
 
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
 
-export interface WalCheckpointer {
-  /** True while checkpoints run in the worker. */
-  readonly active: boolean;
-  stop(): Promise<void>;
-}
-
 /** WAL frames (4 KiB pages) past which the worker forces the WAL to start over: 64 MiB. */
 const RESTART_FRAMES = 16_384;
 
-export function startWalCheckpointer(sqlite: Database.Database, intervalMs = 200): WalCheckpointer {
-  let active = false;
-  let stopped = false;
-  let modulePath: string;
+export interface WalCheckpointerOptions {
+  /** How often the write rate is sampled. */
+  tickMs?: number;
+  /** Rows changed per second that count as heavy writing... */
+  heavyRowsPerSecond?: number;
+  /** ...for this many consecutive samples before the worker starts. */
+  heavyTicks?: number;
+  /** The worker stops after this long below the heavy rate. */
+  workerIdleMs?: number;
+  /** Checkpoint interval inside the worker. */
+  workerIntervalMs?: number;
+  /** Called after the worker has stopped (its thread's memory can be reclaimed). */
+  onWorkerStopped?: () => void;
+}
+
+export interface WalCheckpointer {
+  /** True while checkpoints run in the worker. */
+  readonly active: boolean;
+  /** How many times a worker has been started. */
+  readonly workerStarts: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A worker thread costs ~20 MB of RSS (an isolate, and a malloc arena that is only
+ * partly returned when it exits): too much to keep on a Raspberry Pi for a family that
+ * writes a few edits a minute, where SQLite's own checkpoint every 1,000 pages costs
+ * a few milliseconds every few minutes. So the worker runs only while writes are
+ * heavy (sustained rows/s, sampled with total_changes(), which is free), and stops
+ * after a quiet spell; meanwhile the main connection keeps automatic checkpoints.
+ */
+export function startWalCheckpointer(sqlite: Database.Database, opts: WalCheckpointerOptions = {}): WalCheckpointer {
+  const tickMs = opts.tickMs ?? 500;
+  const heavyRows = ((opts.heavyRowsPerSecond ?? 150) * tickMs) / 1000;
+  const heavyTicks = opts.heavyTicks ?? 2;
+  const workerIdleMs = opts.workerIdleMs ?? 30_000;
+  const workerIntervalMs = opts.workerIntervalMs ?? 200;
+
+  let modulePath: string | null = null;
   try {
     modulePath = createRequire(import.meta.url).resolve('better-sqlite3');
   } catch {
-    return { active: false, stop: async () => {} };
+    // no worker possible (unusual packaging): SQLite's automatic checkpoints stay on
   }
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: sqlite.name, modulePath, intervalMs, restartFrames: RESTART_FRAMES } });
-  worker.unref();
-  const fallBack = () => {
-    active = false;
+  const totalChanges = sqlite.prepare('SELECT total_changes()').pluck();
+  let lastChanges = totalChanges.get() as number;
+  let busyTicks = 0;
+  let quietSince = 0;
+  let stopped = false;
+  let failed = modulePath === null;
+  let workerStarts = 0;
+  let worker: { active: boolean; stop(): Promise<void> } | null = null;
+
+  const autoCheckpoints = () => {
     if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
   };
-  worker.on('message', (m: unknown) => {
-    if (m === 'ready' && !stopped && sqlite.open) {
-      // After a RESTART the WAL file is cut back to this size instead of staying at its peak.
-      sqlite.pragma(`journal_size_limit = ${RESTART_FRAMES * 4096}`);
-      sqlite.pragma('wal_autocheckpoint = 0');
-      active = true;
+
+  const stopWorker = async () => {
+    const w = worker;
+    if (!w) return;
+    worker = null;
+    autoCheckpoints();
+    await w.stop();
+    opts.onWorkerStopped?.();
+  };
+
+  const tick = () => {
+    if (stopped || !sqlite.open) return;
+    const changes = totalChanges.get() as number;
+    const delta = changes - lastChanges;
+    lastChanges = changes;
+    if (delta >= heavyRows) {
+      busyTicks++;
+      quietSince = 0;
+      if (!worker && !failed && busyTicks >= heavyTicks) {
+        workerStarts++;
+        worker = runWorker(sqlite, modulePath!, workerIntervalMs, () => {
+          // died or could not start: automatic checkpoints again, and no more tries
+          failed = true;
+          worker = null;
+          autoCheckpoints();
+        });
+      }
+    } else {
+      busyTicks = 0;
+      if (worker) {
+        quietSince ||= Date.now();
+        if (Date.now() - quietSince >= workerIdleMs) void stopWorker();
+      }
     }
-  });
-  worker.on('error', fallBack);
-  worker.on('exit', fallBack);
+  };
+  const timer = setInterval(tick, tickMs);
+  timer.unref();
+
   return {
     get active() {
-      return active;
+      return worker?.active ?? false;
     },
-    stop() {
-      if (stopped) return Promise.resolve();
+    get workerStarts() {
+      return workerStarts;
+    },
+    async stop() {
+      if (stopped) return;
       stopped = true;
-      fallBack();
+      clearInterval(timer);
+      await stopWorker();
+    },
+  };
+}
+
+function runWorker(
+  sqlite: Database.Database,
+  modulePath: string,
+  intervalMs: number,
+  onFailure: () => void,
+): { active: boolean; stop(): Promise<void> } {
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: sqlite.name, modulePath, intervalMs, restartFrames: RESTART_FRAMES } });
+  worker.unref();
+  let stopping = false;
+  const state = {
+    active: false,
+    stop(): Promise<void> {
+      stopping = true;
+      state.active = false;
       return new Promise<void>((resolve) => {
-        const done = () => resolve();
-        worker.once('exit', done);
+        worker.once('exit', () => resolve());
         worker.on('message', (m: unknown) => {
           if (m === 'stopped') void worker.terminate();
         });
@@ -94,4 +178,20 @@ export function startWalCheckpointer(sqlite: Database.Database, intervalMs = 200
       });
     },
   };
+  worker.on('message', (m: unknown) => {
+    if (m === 'ready' && !stopping && sqlite.open) {
+      // After a RESTART the WAL file is cut back to this size instead of staying at its peak.
+      sqlite.pragma(`journal_size_limit = ${RESTART_FRAMES * 4096}`);
+      sqlite.pragma('wal_autocheckpoint = 0');
+      state.active = true;
+    }
+  });
+  const fail = () => {
+    if (stopping) return;
+    state.active = false;
+    onFailure();
+  };
+  worker.on('error', fail);
+  worker.on('exit', fail);
+  return state;
 }
