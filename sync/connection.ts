@@ -19,6 +19,13 @@ import type { DocAccess, Principal } from './types.js';
 
 /** How long a closing socket gets for the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 1000;
+/**
+ * Our sync step 1 needs the built Y.Doc (its state vector). For a document not built
+ * yet it waits until the client's own step 1 is answered from the stored snapshot, so
+ * a fresh device gets its data without waiting for the server to build the document;
+ * a client that never sends step 1 gets ours after this long.
+ */
+const DEFERRED_STEP1_MS = 50;
 
 /**
  * One WebSocket bound to one document. Everything it receives goes through here:
@@ -31,6 +38,8 @@ export class Connection implements DocPeer {
   /** Set by the heartbeat: false after a ping until the pong arrives. */
   alive = true;
   private readonly limiter: RateLimiter;
+  private step1Sent = false;
+  private step1Timer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly ws: WebSocket,
@@ -56,9 +65,19 @@ export class Connection implements DocPeer {
       this.release();
     });
     this.engine.attach(this.doc, this);
-    this.send(encodeSyncStep1(Y.encodeStateVector(this.doc.ydoc)));
+    if (this.doc.isBuilt) this.sendStep1();
+    else this.step1Timer = setTimeout(() => this.sendStep1(), DEFERRED_STEP1_MS);
     const states = this.doc.awareness.getStates();
     if (states.size > 0) this.send(encodeAwareness(encodeAwarenessUpdate(this.doc.awareness, [...states.keys()])));
+  }
+
+  /** Asks the client for what it has that we lack (its offline edits). Once. */
+  private sendStep1(): void {
+    if (this.step1Timer) clearTimeout(this.step1Timer);
+    this.step1Timer = null;
+    if (this.step1Sent || this.closed || this.doc.dead) return;
+    this.step1Sent = true;
+    this.send(encodeSyncStep1(Y.encodeStateVector(this.doc.ydoc)));
   }
 
   send(frame: Uint8Array): void {
@@ -92,6 +111,8 @@ export class Connection implements DocPeer {
   private release(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.step1Timer) clearTimeout(this.step1Timer);
+    this.step1Timer = null;
     this.engine.detach(this.doc, this);
     this.onClosed(this);
   }
@@ -124,7 +145,9 @@ export class Connection implements DocPeer {
         Y.decodeStateVector(msg.stateVector);
         doc.afterCommit((err) => {
           if (err || this.closed || doc.dead) return;
-          this.send(encodeSyncStep2(Y.encodeStateAsUpdate(doc.ydoc, msg.stateVector)));
+          this.send(encodeSyncStep2(doc.encodeStateAsUpdate(msg.stateVector)));
+          // Let the step 2 reach the socket before building the document for our step 1.
+          if (!this.step1Sent) setImmediate(() => this.sendStep1());
         });
         return;
       }

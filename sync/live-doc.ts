@@ -25,7 +25,15 @@ export const SERVER_ORIGIN = Symbol('hearth-server');
  * (group commit, registry) decides when things happen.
  */
 export class LiveDoc {
-  ydoc: Y.Doc;
+  private built: Y.Doc | null = null;
+  /** What the Y.Doc will be built from on first use (dropped once built). */
+  private unbuilt: StoredDocument | null;
+  /**
+   * The whole state as one update, while it is known without encoding: the stored
+   * snapshot of a document with no log, until the first change. A fresh device gets
+   * it as its sync step 2 before the Y.Doc is even built.
+   */
+  private knownState: Uint8Array | null;
   readonly awareness: Awareness;
   readonly conns = new Set<DocPeer>();
   /** documents.id, null until the first write creates the row. */
@@ -59,11 +67,34 @@ export class LiveDoc {
     this.snapshotBytes = stored?.snapshotBytes ?? 0;
     this.logCount = stored?.logCount ?? 0;
     this.logBytes = stored?.logBytes ?? 0;
-    this.ydoc = buildDoc(stored);
-    this.awareness = new Awareness(this.ydoc);
+    this.unbuilt = stored;
+    this.knownState = stored?.snapshot && stored.updates.length === 0 ? stored.snapshot : null;
+    // Awareness only needs a client id and a lifetime: a doc of its own lets the real
+    // one be built late and rebuilt without touching presence.
+    this.awareness = new Awareness(new Y.Doc());
     // The server has no presence of its own.
     this.awareness.setLocalState(null);
-    this.listen();
+  }
+
+  /** The document, built from storage on first use. */
+  get ydoc(): Y.Doc {
+    if (!this.built) {
+      this.built = buildDoc(this.unbuilt);
+      this.unbuilt = null;
+      this.built.on('update', this.onUpdate);
+    }
+    return this.built;
+  }
+
+  /** False until something needed the Y.Doc itself. */
+  get isBuilt(): boolean {
+    return this.built !== null;
+  }
+
+  /** The state a client with this state vector lacks, without building the doc when it can. */
+  encodeStateAsUpdate(stateVector?: Uint8Array): Uint8Array {
+    if (this.knownState && (!stateVector || isEmptyStateVector(stateVector))) return this.knownState;
+    return Y.encodeStateAsUpdate(this.ydoc, stateVector);
   }
 
   get key(): string {
@@ -81,16 +112,13 @@ export class LiveDoc {
 
   // Yjs emits only what actually changed, so a client re-sending known state logs nothing.
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.knownState = null;
     this.pending.push(update);
     this.pendingBytes += update.byteLength;
     const peer = origin === SERVER_ORIGIN ? null : (origin as DocPeer);
     this.pendingOrigin = this.pendingOrigin === undefined || this.pendingOrigin === peer ? peer : null;
     this.onPending(this);
   };
-
-  private listen(): void {
-    this.ydoc.on('update', this.onUpdate);
-  }
 
   mark(): PendingMark {
     return { count: this.pending.length, bytes: this.pendingBytes, origin: this.pendingOrigin };
@@ -144,16 +172,16 @@ export class LiveDoc {
 
   /** Replaces the Y.Doc with a fresh one built from storage (awareness and peers stay). */
   rebuild(stored: StoredDocument | null): void {
-    // The old doc is dropped, not destroyed: destroying it would also destroy the
-    // awareness bound to it (y-protocols listens for the doc's 'destroy').
-    this.ydoc.off('update', this.onUpdate);
-    this.ydoc = buildDoc(stored);
+    this.built?.off('update', this.onUpdate);
+    this.built?.destroy();
+    this.built = null;
+    this.unbuilt = stored;
+    this.knownState = null;
     this.documentId = stored?.id ?? this.documentId;
     this.snapshotBytes = stored?.snapshotBytes ?? 0;
     this.logCount = stored?.logCount ?? 0;
     this.logBytes = stored?.logBytes ?? 0;
     this.needsReload = false;
-    this.listen();
   }
 
   destroy(): void {
@@ -161,12 +189,21 @@ export class LiveDoc {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
     this.awareness.destroy();
-    this.ydoc.destroy();
+    this.awareness.doc.destroy();
+    this.built?.destroy();
+    this.built = null;
+    this.unbuilt = null;
+    this.knownState = null;
     this.conns.clear();
     this.pending = [];
     this.pendingBytes = 0;
     this.runWaiters(new Error('document unloaded'));
   }
+}
+
+/** Y.encodeStateVector of an empty document is a single zero (no clients). */
+function isEmptyStateVector(sv: Uint8Array): boolean {
+  return sv.length === 0 || (sv.length === 1 && sv[0] === 0);
 }
 
 export function docKey(familyId: string, name: string): string {

@@ -78,7 +78,7 @@ export function createServerDocs(d: ServerDocsDeps): ServerDocs {
 
     async encodeState(familyId, docName, stateVector) {
       const doc = await committed(familyId, docName);
-      return Y.encodeStateAsUpdate(doc.ydoc, stateVector);
+      return doc.encodeStateAsUpdate(stateVector);
     },
 
     async transact(familyId, docName, fn) {

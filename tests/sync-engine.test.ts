@@ -114,6 +114,31 @@ describe('compaction, unload and loading', () => {
     again.destroy();
   });
 
+  it('serves a compacted document from its snapshot, and a returning client\'s offline edits still merge', async () => {
+    h = await startHarness();
+    const a = connectClient(h, 'snap', 'tok-alice');
+    await whenSynced(a);
+    a.doc.getArray<number>('arr').push([...Array(500).keys()]);
+    await waitFor(() => storedDoc(h!.storage, 'snap').getArray('arr').length === 500, 5000, 'stored');
+    a.provider.disconnect();
+    await h.restart(); // shutdown compacts: the document is one snapshot, no log
+    expect(logRows(h, 'snap')).toBe(0);
+
+    // edits made while the server was away
+    a.doc.getArray<number>('arr').push([1000, 1001]);
+    const b = connectClient(h, 'snap', 'tok-bob');
+    await whenSynced(b);
+    expect(b.doc.getArray('arr').length).toBe(500);
+    a.provider.connect();
+    await waitFor(() => b.doc.getArray('arr').length === 502, 5000, 'offline edits reach the fresh client');
+    await waitFor(() => storedDoc(h!.storage, 'snap').getArray('arr').length === 502, 5000, 'offline edits stored');
+    // and a later fresh client is not served the stale snapshot
+    const c = connectClient(h, 'snap', 'tok-olga');
+    await whenSynced(c);
+    expect(c.doc.getArray('arr').toJSON()).toEqual(b.doc.getArray('arr').toJSON());
+    for (const x of [a, b, c]) x.destroy();
+  });
+
   it('no update is lost when connections and server writes race the idle unload', async () => {
     h = await startHarness({ limits: { idleUnloadMs: 5 } });
     let expected = 0;
