@@ -64,7 +64,7 @@ export function useMemoryRelief(logger: Logger, opts: MemoryReliefOptions = {}):
  */
 function startMemoryRelief(logger: Logger, opts: MemoryReliefOptions = {}): MemoryRelief {
   const pollMs = opts.pollMs ?? 1000;
-  const quiet = opts.quietUtilization ?? 0.05;
+  const quiet = opts.quietUtilization ?? 0.02;
   const minGrowth = opts.minGrowthBytes ?? 8 * 1024 * 1024;
   const minIntervalMs = opts.minIntervalMs ?? 5000;
   const gc = exposeGc(logger);

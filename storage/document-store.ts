@@ -24,7 +24,9 @@ export interface DocumentInfo {
 /** One document's share of a group commit. */
 export interface AppendItem {
   familyId: string;
-  documentId: number;
+  name: string;
+  /** null for a document never written: its row is created in the same transaction. */
+  documentId: number | null;
   chunks: Uint8Array[];
 }
 
@@ -50,7 +52,7 @@ export class DocumentStore {
   private readonly writeSnapshot: Database.Statement;
   private readonly deleteLog: Database.Statement;
   private readonly sumFamily: Database.Statement;
-  private readonly appendTx: (items: AppendItem[], now: number) => void;
+  private readonly appendTx: (items: AppendItem[], now: number) => number[];
   private readonly compactTx: (familyId: string, documentId: number, snapshot: Uint8Array, now: number) => void;
 
   constructor(private readonly storage: Storage) {
@@ -78,14 +80,18 @@ export class DocumentStore {
     ).pluck();
 
     this.appendTx = s.transaction((items: AppendItem[], now: number) => {
+      const ids: number[] = [];
       for (const item of items) {
+        const id = item.documentId ?? this.ensure(item.familyId, item.name, now);
         let bytes = 0;
         for (const chunk of item.chunks) {
-          this.insertUpdate.run(item.familyId, item.documentId, chunk);
+          this.insertUpdate.run(item.familyId, id, chunk);
           bytes += chunk.byteLength;
         }
-        this.bumpStats.run(item.chunks.length, bytes, now, item.documentId, item.familyId);
+        this.bumpStats.run(item.chunks.length, bytes, now, id, item.familyId);
+        ids.push(id);
       }
+      return ids;
     });
     // Snapshot and log deletion in one transaction: a crash leaves either the old
     // snapshot plus the full log or the new snapshot alone, never a gap.
@@ -125,9 +131,9 @@ export class DocumentStore {
     return this.sqlite.transaction(fn)();
   }
 
-  /** Group commit: every item's chunks and stats in one transaction. */
-  append(items: AppendItem[], now = Date.now()): void {
-    this.appendTx(items, now);
+  /** Group commit: every item's chunks and stats in one transaction; the documents' row ids, in order. */
+  append(items: AppendItem[], now = Date.now()): number[] {
+    return this.appendTx(items, now);
   }
 
   /** Replace the log with one snapshot that covers it (the caller guarantees it does). */

@@ -178,27 +178,23 @@ export class DocEngine {
     if (batch.length === 0) return;
 
     const now = Date.now();
-    const writeOne = (b: (typeof batch)[number]): number => {
-      const id = b.doc.documentId ?? this.store.ensure(b.doc.familyId, b.doc.name, now);
-      this.store.append([{ familyId: b.doc.familyId, documentId: id, chunks: b.chunks }], now);
-      return id;
-    };
+    const items = batch.map((b) => ({ familyId: b.doc.familyId, name: b.doc.name, documentId: b.doc.documentId, chunks: b.chunks }));
     const ok: { b: (typeof batch)[number]; id: number }[] = [];
     try {
-      this.store.transaction(() => {
-        for (const b of batch) ok.push({ b, id: writeOne(b) });
-      });
+      // One transaction for the whole turn (no savepoint per document).
+      const ids = this.store.append(items, now);
+      batch.forEach((b, i) => ok.push({ b, id: ids[i]! }));
     } catch (err) {
       // One bad document (say, its family was just deleted) must not sink the others:
       // retry each alone and give up only on the ones that still fail.
       ok.length = 0;
-      for (const b of batch) {
+      batch.forEach((b, i) => {
         try {
-          ok.push({ b, id: this.store.transaction(() => writeOne(b)) });
+          ok.push({ b, id: this.store.append([items[i]!], now)[0]! });
         } catch (e) {
           this.commitFailed(b.doc, e as Error);
         }
-      }
+      });
       this.logger.warn({ err }, 'group commit failed; documents committed one by one');
     }
 

@@ -169,7 +169,7 @@ describe('compaction, unload and loading', () => {
     const store = new DocumentStore(h.storage);
     const id = store.ensure('fam1', 'history');
     const updates = typing(100_000);
-    store.append([{ familyId: 'fam1', documentId: id, chunks: updates }]);
+    store.append([{ familyId: 'fam1', name: 'history', documentId: id, chunks: updates }]);
     expect(logRows(h, 'history')).toBe(100_000);
     const t0 = performance.now();
     const c = connectClient(h, 'history', 'tok-alice');
