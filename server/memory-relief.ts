@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => void;
 
 export interface MemoryReliefOptions {
-  /** How often the event loop and the heap are looked at. */
+  /** How often the event loop and the heap are looked at (cheap: two counters). */
   pollMs?: number;
   /** Event-loop utilisation below which the server counts as quiet. */
   quietUtilization?: number;
@@ -63,7 +63,7 @@ export function useMemoryRelief(logger: Logger, opts: MemoryReliefOptions = {}):
  * is happening, at most once per `minIntervalMs`.
  */
 function startMemoryRelief(logger: Logger, opts: MemoryReliefOptions = {}): MemoryRelief {
-  const pollMs = opts.pollMs ?? 1000;
+  const pollMs = opts.pollMs ?? 500;
   const quiet = opts.quietUtilization ?? 0.02;
   const minGrowth = opts.minGrowthBytes ?? 8 * 1024 * 1024;
   const minIntervalMs = opts.minIntervalMs ?? 5000;
