@@ -122,6 +122,19 @@ describe('tokens', () => {
     expect((await me(fresh)).status).toBe(200);
   });
 
+  it('refuses a token it accepted before once it expires', async () => {
+    const adult = fam.members.adult!;
+    const short = await signAccessToken(t.server.identity.keys, claimsOf(adult), 1);
+    expect((await me(short)).status).toBe(200);
+    expect((await me(short)).status).toBe(200); // the second use comes from the verified-token cache
+    // One character changed inside the signature is a different token: checked, refused.
+    const i = short.length - 10;
+    const tampered = short.slice(0, i) + (short[i] === 'A' ? 'B' : 'A') + short.slice(i + 1);
+    expectError(await me(tampered), 401, 'UNAUTHORIZED');
+    await new Promise((r) => setTimeout(r, (decodeJwt(short).exp! + 1) * 1000 - Date.now()));
+    expectError(await me(short), 401, 'UNAUTHORIZED');
+  });
+
   it('refuses a token with the wrong issuer or audience, or missing claims', async () => {
     const adult = fam.members.adult!;
     const keys = t.server.identity.keys;
