@@ -78,7 +78,7 @@ export interface WalCheckpointer {
 export function startWalCheckpointer(sqlite: Database.Database, opts: WalCheckpointerOptions = {}): WalCheckpointer {
   const tickMs = opts.tickMs ?? 500;
   const heavyRows = ((opts.heavyRowsPerSecond ?? 150) * tickMs) / 1000;
-  const heavyTicks = opts.heavyTicks ?? 2;
+  const heavyTicks = opts.heavyTicks ?? 4;
   const workerIdleMs = opts.workerIdleMs ?? 30_000;
   const workerIntervalMs = opts.workerIntervalMs ?? 200;
 
