@@ -126,11 +126,6 @@ export class DocumentStore {
     return row.id;
   }
 
-  /** Runs fn in one transaction (nested calls become savepoints). */
-  transaction<T>(fn: () => T): T {
-    return this.sqlite.transaction(fn)();
-  }
-
   /** Group commit: every item's chunks and stats in one transaction; the documents' row ids, in order. */
   append(items: AppendItem[], now = Date.now()): number[] {
     return this.appendTx(items, now);

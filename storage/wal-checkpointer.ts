@@ -55,8 +55,6 @@ export interface WalCheckpointerOptions {
   workerIdleMs?: number;
   /** Checkpoint interval inside the worker. */
   workerIntervalMs?: number;
-  /** Called after the worker has stopped (its thread's memory can be reclaimed). */
-  onWorkerStopped?: () => void;
 }
 
 export interface WalCheckpointer {
@@ -107,7 +105,6 @@ export function startWalCheckpointer(sqlite: Database.Database, opts: WalCheckpo
     worker = null;
     autoCheckpoints();
     await w.stop();
-    opts.onWorkerStopped?.();
   };
 
   const tick = () => {
