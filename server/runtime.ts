@@ -15,6 +15,7 @@ import { startAdminSocket } from './admin-socket.js';
 import { versionInfo } from '../cli/version-info.js';
 import { attachSync, type SyncAttachment } from './sync-attachment.js';
 import { useMemoryRelief } from './memory-relief.js';
+import { warmUp } from './warm-up.js';
 
 export interface RunningServer {
   url: string;
@@ -102,6 +103,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       logger.flush();
     })());
 
+  // Listening already: a device that connects meanwhile is served, just without the head start.
+  await warmUp(identity, logger);
   relief.reclaimNow();
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
   return { url, port, app, storage, identity, layout, logger, sync, close };

@@ -7,7 +7,7 @@ import { createSyncService, type SyncService } from '../sync/index.js';
 import type { Config } from './config.js';
 import type { IdentityContext, IdentityEvents } from './identity/context.js';
 import { authenticateToken } from './identity/sessions.js';
-import { findFamily } from './identity/families.js';
+import { familyExists } from './identity/families.js';
 import { familyDocRoutes } from './routes/family-docs.js';
 
 export interface SyncAttachment {
@@ -33,7 +33,7 @@ export function attachSync(deps: SyncAttachmentDeps): SyncAttachment {
     logger: deps.logger,
     limits: deps.config.sync,
     authenticate: async (_req, token) => (token ? authenticateToken(deps.identity, token) : null),
-    familyExists: (familyId) => findFamily(deps.identity, familyId) !== undefined,
+    familyExists: (familyId) => familyExists(deps.identity, familyId),
   });
   deps.familyRouteModules.push(familyDocRoutes(service, deps.identity));
   return {

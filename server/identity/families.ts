@@ -1,6 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { families } from '../../storage/schema.js';
 import { newId } from '../../storage/ids.js';
+import { preparedPerDatabase } from '../../storage/prepared.js';
 import { notFound } from '../errors.js';
 import type { Actor, IdentityContext } from './context.js';
 import { recordAudit } from './audit.js';
@@ -26,6 +27,15 @@ export function listFamilies(ctx: IdentityContext): FamilyView[] {
 
 export function findFamily(ctx: IdentityContext, familyId: string): FamilyView | undefined {
   return ctx.storage.db.select().from(families).where(eq(families.id, familyId)).get();
+}
+
+const familyById = preparedPerDatabase((db) =>
+  db.select({ id: families.id }).from(families).where(eq(families.id, sql.placeholder('familyId'))).prepare(),
+);
+
+/** Checked on every sync upgrade. */
+export function familyExists(ctx: IdentityContext, familyId: string): boolean {
+  return familyById(ctx.storage.db).get({ familyId }) !== undefined;
 }
 
 export function getFamily(ctx: IdentityContext, familyId: string): FamilyView {

@@ -1,7 +1,8 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../storage/database.js';
 import { devices, members, refreshTokens, type DeviceKind, type Role } from '../../storage/schema.js';
 import { newId } from '../../storage/ids.js';
+import { preparedPerDatabase } from '../../storage/prepared.js';
 import { AppError } from '../errors.js';
 import type { Actor, IdentityContext } from './context.js';
 import { recordAudit } from './audit.js';
@@ -133,6 +134,21 @@ export function revokeDeviceRow(tx: Db, familyId: string, deviceId: string): boo
   return changed > 0;
 }
 
+const deviceLookup = preparedPerDatabase((db) =>
+  db
+    .select({ role: members.role, revokedAt: devices.revokedAt })
+    .from(devices)
+    .innerJoin(members, eq(members.id, devices.memberId))
+    .where(
+      and(
+        eq(devices.id, sql.placeholder('deviceId')),
+        eq(devices.familyId, sql.placeholder('familyId')),
+        eq(members.id, sql.placeholder('memberId')),
+      ),
+    )
+    .prepare(),
+);
+
 /**
  * Turns a bearer token into who is calling, checked against the database on every use:
  * a revoked device, a removed member or a changed role take effect at once, not when
@@ -141,12 +157,7 @@ export function revokeDeviceRow(tx: Db, familyId: string, deviceId: string): boo
 export async function authenticateToken(ctx: IdentityContext, token: string): Promise<Principal | null> {
   const claims = await verifyAccessToken(ctx.keys, token);
   if (!claims) return null;
-  const row = ctx.storage.db
-    .select({ role: members.role, revokedAt: devices.revokedAt })
-    .from(devices)
-    .innerJoin(members, eq(members.id, devices.memberId))
-    .where(and(eq(devices.id, claims.deviceId), eq(devices.familyId, claims.familyId), eq(members.id, claims.memberId)))
-    .get();
+  const row = deviceLookup(ctx.storage.db).get({ deviceId: claims.deviceId, familyId: claims.familyId, memberId: claims.memberId });
   if (!row || row.revokedAt !== null) return null;
   return { ...claims, role: row.role };
 }
