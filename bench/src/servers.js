@@ -178,7 +178,7 @@ export async function startServer (name, dataDir, ctx = {}, extraEnv = {}) {
     env = { ...baseEnv, ...hearthEnv(), HEARTH_CACHE_DIR: HEARTH_BINARY_CACHE, ...extraEnv }
     warmBinaryCache(dataDir, env)
   } else if (name === 'hearth') {
-    args = [path.join(REPO_DIR, 'dist/cli/main.js'), 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0']
+    args = [...(process.env.BENCH_HEARTH_NODE_ARGS ? process.env.BENCH_HEARTH_NODE_ARGS.split(' ') : []), path.join(REPO_DIR, 'dist/cli/main.js'), 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0']
     env = { ...baseEnv, ...hearthEnv(), ...extraEnv }
   } else throw new Error('unknown server ' + name)
 
