@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import { applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { DocEngine } from './doc-engine.js';
@@ -16,6 +17,7 @@ import {
 } from './protocol.js';
 import { RateLimiter } from './token-bucket.js';
 import type { DocAccess, Principal } from './types.js';
+import type { WireFrame } from './ws-frame.js';
 
 /** How long a closing socket gets for the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 1000;
@@ -41,8 +43,14 @@ export class Connection implements DocPeer {
   private step1Sent = false;
   private step1Timer: NodeJS.Timeout | null = null;
 
+  /**
+   * @param socket the upgraded TCP socket under `ws`. Shared broadcast frames are written
+   *   to it directly; ws writes to it synchronously and in call order when
+   *   permessage-deflate is off (the service turns it off), so frames never interleave.
+   */
   constructor(
     readonly ws: WebSocket,
+    private readonly socket: Duplex,
     public principal: Principal,
     readonly doc: LiveDoc,
     public access: DocAccess,
@@ -80,13 +88,23 @@ export class Connection implements DocPeer {
     this.send(encodeSyncStep1(Y.encodeStateVector(this.doc.ydoc)));
   }
 
-  send(frame: Uint8Array): void {
-    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return;
+  /** One message to this peer alone. */
+  send(message: Uint8Array): void {
+    if (this.canSend()) this.ws.send(message);
+  }
+
+  sendShared(frame: WireFrame): void {
+    if (this.canSend()) this.socket.write(frame);
+  }
+
+  private canSend(): boolean {
+    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return false;
+    // Counts what ws and the direct writes have queued alike (both sit in the socket).
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
       this.close(Close.TRY_AGAIN_LATER, 'client too slow to keep up');
-      return;
+      return false;
     }
-    this.ws.send(frame);
+    return true;
   }
 
   /** Closes with a code and reason; stops all traffic to and from this peer at once. */

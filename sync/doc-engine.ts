@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { DocumentStore } from '../storage/document-store.js';
 import { LiveDoc, docKey, type DocPeer } from './live-doc.js';
 import { encodeAwareness, encodeUpdate } from './protocol.js';
+import { binaryFrame } from './ws-frame.js';
 import type { SyncLimits } from './limits.js';
 
 /** Up to this many updates are merged into one broadcast; Y.mergeUpdates is superlinear beyond. */
@@ -206,10 +207,10 @@ export class DocEngine {
       const usage = this.familyUsage.get(doc.familyId);
       if (usage !== undefined) this.familyUsage.set(doc.familyId, usage + b.bytes);
       if (doc.dead) continue;
-      // Durable now: broadcast, each chunk encoded once for all receivers.
+      // Durable now: broadcast, each chunk encoded and framed once for all receivers.
       for (const chunk of b.chunks) {
-        const frame = encodeUpdate(chunk);
-        for (const peer of doc.conns) if (peer !== b.origin) peer.send(frame);
+        const frame = binaryFrame(encodeUpdate(chunk));
+        for (const peer of doc.conns) if (peer !== b.origin) peer.sendShared(frame);
       }
       this.settle(doc);
       if (this.needsCompaction(doc)) this.requestCompaction(doc);
@@ -267,8 +268,8 @@ export class DocEngine {
         if (changed.length === 0 || doc.conns.size === 0) return;
         // Sent to everyone including the sender: y-websocket clients treat 30 s without
         // any message as a dead connection, and their own 15 s renewals keep it alive.
-        const frame = encodeAwareness(encodeAwarenessUpdate(doc.awareness, changed));
-        for (const p of doc.conns) p.send(frame);
+        const frame = binaryFrame(encodeAwareness(encodeAwarenessUpdate(doc.awareness, changed)));
+        for (const p of doc.conns) p.sendShared(frame);
       },
     );
   }

@@ -1,10 +1,12 @@
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
 import type { StoredDocument } from '../storage/document-store.js';
+import type { WireFrame } from './ws-frame.js';
 
-/** What a document needs from a connection: somewhere to send frames. */
+/** What a document needs from a connection: somewhere to send broadcasts. */
 export interface DocPeer {
-  send(frame: Uint8Array): void;
+  /** A broadcast, framed once for every receiver. */
+  sendShared(frame: WireFrame): void;
   close(code: number, reason: string): void;
   /** Awareness client ids this peer announced (removed when it leaves); null until it sends one. */
   awarenessIds: Set<number> | null;

@@ -56,7 +56,9 @@ export function createSyncService(deps: SyncDeps): SyncService {
     },
   });
   // clientTracking off: the index already tracks sockets; perMessageDeflate off: Yjs
-  // updates are small and compressing each frame costs more CPU than it saves on a LAN.
+  // updates are small and compressing each frame costs more CPU than it saves on a LAN,
+  // and Connection writes pre-framed broadcasts to the socket, which needs ws to have
+  // no compression queue of its own.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   let closing = false;
 
@@ -90,7 +92,7 @@ export function createSyncService(deps: SyncDeps): SyncService {
   }, limits.heartbeatMs);
   heartbeat.unref();
 
-  const admit = (ws: WebSocket, principal: Principal, familyId: string, docName: string, access: DocAccess): void => {
+  const admit = (ws: WebSocket, socket: Duplex, principal: Principal, familyId: string, docName: string, access: DocAccess): void => {
     // Counted here, synchronously with the index insert below, so parallel upgrades of
     // one device cannot all pass the check.
     if (index.deviceCount(principal.deviceId) >= limits.maxConnectionsPerDevice) {
@@ -109,7 +111,7 @@ export function createSyncService(deps: SyncDeps): SyncService {
       ws.close(Close.INTERNAL, 'could not load document, retry');
       return;
     }
-    const conn = new Connection(ws, principal, doc, access, engine, limits, logger, (c) => index.remove(c));
+    const conn = new Connection(ws, socket, principal, doc, access, engine, limits, logger, (c) => index.remove(c));
     index.add(conn);
     conn.start();
   };
@@ -137,7 +139,7 @@ export function createSyncService(deps: SyncDeps): SyncService {
       if (access === 'none') return rejectUpgrade(socket, 403, 'no access to this document');
       if (closing) return rejectUpgrade(socket, 503, 'server is shutting down');
       const p = principal;
-      wss.handleUpgrade(req, socket, head, (ws) => admit(ws, p, target.familyId, target.docName, access));
+      wss.handleUpgrade(req, socket, head, (ws) => admit(ws, socket, p, target.familyId, target.docName, access));
     })().catch((err: unknown) => {
       logger.error({ err }, 'sync upgrade failed');
       if (!socket.destroyed) socket.destroy();
