@@ -203,7 +203,7 @@ function seedPkgCache(stageDir, arch, home) {
 async function buildArch(arch, bundleDir, home) {
   const t0 = performance.now();
   const dir = stage(arch);
-  // Same layout as the source tree so cli/version-info.ts finds ../../package.json.
+  // Same layout as the source tree so server/version-info.ts finds ../../package.json.
   const cliDir = path.join(dir, 'dist', 'cli');
   fs.rmSync(path.join(dir, 'dist'), { recursive: true, force: true });
   fs.mkdirSync(cliDir, { recursive: true });

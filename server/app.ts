@@ -18,7 +18,7 @@ import { familyRoutes } from './routes/family.js';
 import { familyDeviceRoutes } from './routes/family-devices.js';
 import { familyInviteRoutes } from './routes/family-invites.js';
 import type { RouteDeps } from './routes/route-deps.js';
-import { versionInfo } from '../cli/version-info.js';
+import { versionInfo } from './version-info.js';
 
 export interface AppDeps {
   config: Config;

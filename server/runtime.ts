@@ -12,7 +12,7 @@ import { createLogger } from './logger.js';
 import { loadOrCreateSigningKeys } from './identity/signing-keys.js';
 import { NO_EVENTS, type IdentityContext, type IdentityEvents } from './identity/context.js';
 import { startAdminSocket } from './admin-socket.js';
-import { versionInfo } from '../cli/version-info.js';
+import { versionInfo } from './version-info.js';
 import { attachSync, type SyncAttachment } from './sync-attachment.js';
 import { useMemoryRelief } from './memory-relief.js';
 import { warmUp } from './warm-up.js';

@@ -45,8 +45,9 @@ export class Connection implements DocPeer {
 
   /**
    * @param socket the upgraded TCP socket under `ws`. Shared broadcast frames are written
-   *   to it directly; ws writes to it synchronously and in call order when
-   *   permessage-deflate is off (the service turns it off), so frames never interleave.
+   *   to it directly. ws queues nothing of its own unless it is compressing (the service
+   *   turns permessage-deflate off) or sending a Blob (we never do): it writes to the
+   *   socket synchronously, in call order, so its frames and ours never interleave.
    */
   constructor(
     readonly ws: WebSocket,

@@ -7,7 +7,7 @@ import { dataDirLayout } from '../../storage/data-dir.js';
 import { migrations } from '../../storage/migrations/index.js';
 import { addDataOption, cliConfig } from '../context.js';
 import { printJson, printLine } from '../output.js';
-import { versionInfo } from '../version-info.js';
+import { versionInfo } from '../../server/version-info.js';
 
 /** Stamped by the single-executable build (scripts/build-binary.mjs); absent from source. */
 declare const __HEARTH_BUILD_TIME__: string | undefined;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { printJson, printLine } from '../output.js';
-import { versionInfo } from '../version-info.js';
+import { versionInfo } from '../../server/version-info.js';
 
 export function registerVersion(program: Command): void {
   program
