@@ -50,6 +50,7 @@ export class DocumentStore {
   private readonly selectLog: Database.Statement;
   private readonly insertDoc: Database.Statement;
   private readonly writeSnapshot: Database.Statement;
+  private readonly resetStats: Database.Statement;
   private readonly deleteLog: Database.Statement;
   private readonly sumFamily: Database.Statement;
   private readonly appendTx: (items: AppendItem[], now: number) => number[];
@@ -63,7 +64,9 @@ export class DocumentStore {
       'UPDATE documents SET log_count = log_count + ?, log_bytes = log_bytes + ?, updated_at = ? WHERE id = ? AND family_id = ?',
     );
     this.selectDoc = s.prepare(
-      'SELECT id, snapshot, snapshot_bytes, log_count, log_bytes FROM documents WHERE family_id = ? AND name = ?',
+      `SELECT d.id, s.data AS snapshot, d.snapshot_bytes, d.log_count, d.log_bytes FROM documents d
+       LEFT JOIN document_snapshots s ON s.document_id = d.id AND s.family_id = d.family_id
+       WHERE d.family_id = ? AND d.name = ?`,
     );
     this.selectLog = s.prepare('SELECT data FROM document_updates WHERE family_id = ? AND document_id = ? ORDER BY id').pluck();
     this.insertDoc = s.prepare(
@@ -71,7 +74,11 @@ export class DocumentStore {
        VALUES (?, ?, 0, 0, 0, ?, ?) ON CONFLICT (family_id, name) DO NOTHING`,
     );
     this.writeSnapshot = s.prepare(
-      `UPDATE documents SET snapshot = ?, snapshot_bytes = ?, log_count = 0, log_bytes = 0, compacted_at = ?
+      `INSERT INTO document_snapshots (document_id, family_id, data) VALUES (?, ?, ?)
+       ON CONFLICT (document_id) DO UPDATE SET data = excluded.data WHERE family_id = excluded.family_id`,
+    );
+    this.resetStats = s.prepare(
+      `UPDATE documents SET snapshot_bytes = ?, log_count = 0, log_bytes = 0, compacted_at = ?
        WHERE id = ? AND family_id = ?`,
     );
     this.deleteLog = s.prepare('DELETE FROM document_updates WHERE family_id = ? AND document_id = ?');
@@ -96,7 +103,8 @@ export class DocumentStore {
     // Snapshot and log deletion in one transaction: a crash leaves either the old
     // snapshot plus the full log or the new snapshot alone, never a gap.
     this.compactTx = s.transaction((familyId: string, documentId: number, snapshot: Uint8Array, now: number) => {
-      this.writeSnapshot.run(snapshot, snapshot.byteLength, now, documentId, familyId);
+      if (this.resetStats.run(snapshot.byteLength, now, documentId, familyId).changes === 0) return;
+      this.writeSnapshot.run(documentId, familyId, snapshot);
       this.deleteLog.run(familyId, documentId);
     });
   }

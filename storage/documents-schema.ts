@@ -1,6 +1,7 @@
 import { sqliteTable, text, integer, blob } from 'drizzle-orm/sqlite-core';
 
-// Typed view of migrations/0002_documents.ts (the SQL there is the source of truth).
+// Typed view of migrations/0002_documents.ts and 0004_document_snapshots.ts (the SQL
+// there is the source of truth).
 
 export type DocAccess = 'rw' | 'ro' | 'none';
 export type AccessSubjectKind = 'role' | 'member';
@@ -9,13 +10,18 @@ export const documents = sqliteTable('documents', {
   id: integer('id').primaryKey(),
   familyId: text('family_id').notNull(),
   name: text('name').notNull(),
-  snapshot: blob('snapshot', { mode: 'buffer' }),
   snapshotBytes: integer('snapshot_bytes').notNull(),
   logCount: integer('log_count').notNull(),
   logBytes: integer('log_bytes').notNull(),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
   compactedAt: integer('compacted_at'),
+});
+
+export const documentSnapshots = sqliteTable('document_snapshots', {
+  documentId: integer('document_id').primaryKey(),
+  familyId: text('family_id').notNull(),
+  data: blob('data', { mode: 'buffer' }).notNull(),
 });
 
 export const documentUpdates = sqliteTable('document_updates', {

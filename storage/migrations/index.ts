@@ -1,6 +1,7 @@
 import { sql as identity } from './0001_identity.js';
 import { sql as documents } from './0002_documents.js';
 import { sql as auditNoReplace } from './0003_audit_no_replace.js';
+import { sql as documentSnapshots } from './0004_document_snapshots.js';
 
 export interface Migration {
   version: number;
@@ -16,4 +17,5 @@ export const migrations: Migration[] = [
   { version: 1, name: 'identity', sql: identity },
   { version: 2, name: 'documents', sql: documents },
   { version: 3, name: 'audit-no-replace', sql: auditNoReplace },
+  { version: 4, name: 'document-snapshots', sql: documentSnapshots },
 ];

@@ -188,7 +188,11 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'con
 export function storedDoc(storage: Storage, docName: string, family = FAMILY): Y.Doc {
   const doc = new Y.Doc();
   const row = storage.sqlite
-    .prepare('SELECT id, snapshot FROM documents WHERE family_id = ? AND name = ?')
+    .prepare(
+      `SELECT d.id, s.data AS snapshot FROM documents d
+       LEFT JOIN document_snapshots s ON s.document_id = d.id AND s.family_id = d.family_id
+       WHERE d.family_id = ? AND d.name = ?`,
+    )
     .get(family, docName) as { id: number; snapshot: Buffer | null } | undefined;
   if (!row) return doc;
   if (row.snapshot) Y.applyUpdate(doc, row.snapshot);
