@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
+import { waitFor } from './helpers/sync-harness.js';
 
 // The stock y-websocket client in a real browser (Debian's Chromium, headless), served
 // from an origin of its own as a family's web app would be, against the real server.
@@ -44,18 +45,6 @@ window.hearthTest = {
   leave(id) { sessions[id].provider.destroy(); },
 };
 `;
-
-function waitFor(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (cond()) return resolve();
-      if (Date.now() - start > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
 
 describe.skipIf(!CHROMIUM && !REQUIRED)('sync with the stock y-websocket client in a browser', () => {
   let t: TestServer;

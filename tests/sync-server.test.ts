@@ -3,20 +3,9 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { api, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
+import { waitFor } from './helpers/sync-harness.js';
 
 // The whole stack: HTTP login, then the stock y-websocket client against the real server.
-
-function waitFor(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (cond()) return resolve();
-      if (Date.now() - start > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
 
 describe('sync through the real server', () => {
   let t: TestServer;
