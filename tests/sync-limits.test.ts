@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { encodeSyncStep1, encodeUpdate, encodeAwareness } from '../sync/protocol.js';
 import { Close } from '../sync/close-codes.js';
@@ -113,5 +114,40 @@ describe('limits', () => {
     good.send(encodeUpdate(updateSetting('k2', 'v2')));
     await waitFor(() => storedDoc(h!.storage, 'm').getMap('m').get('k2') === 'v2');
     good.ws.close();
+  });
+
+  it('a receiver that stops reading is cut off past maxBufferedBytes; everyone else carries on', async () => {
+    h = await startHarness({ limits: { maxBufferedBytes: 256 * 1024 } });
+    const slow = await rawClient(h, 'flood', 'tok-bob');
+    const fast = await rawClient(h, 'flood', 'tok-carol');
+    const writer = await rawClient(h, 'flood', 'tok-alice');
+    // Stop reading: the kernel's buffers fill, then what the server writes piles up in
+    // the socket's user-space queue, shared broadcast frames included.
+    (slow.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    const writerDoc = new Y.Doc();
+    const arr = writerDoc.getArray<string>('a');
+    writerDoc.on('update', (u: Uint8Array) => writer.send(encodeUpdate(u)));
+    const chunk = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 300; i++) {
+      arr.push([`${i}:${chunk}`]);
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitFor(() => h!.service.stats().connections === 2, 10_000, 'the slow receiver cut off');
+    // The writer and the reading receiver were not affected, and nothing was lost.
+    await waitFor(() => storedDoc(h!.storage, 'flood').getArray('a').length === 300, 10_000, 'all stored');
+    await waitFor(() => {
+      const d = new Y.Doc();
+      for (const m of fast.messages) {
+        const dec = decoding.createDecoder(m);
+        if (decoding.readVarUint(dec) !== 0 || decoding.readVarUint(dec) === 0) continue; // sync step 2 or update only
+        Y.applyUpdate(d, decoding.readVarUint8Array(dec));
+      }
+      return d.getArray('a').length === 300;
+    }, 10_000, 'the reading receiver got everything');
+    expect(writer.ws.readyState).toBe(writer.ws.OPEN);
+    expect(fast.ws.readyState).toBe(fast.ws.OPEN);
+    writer.ws.close();
+    fast.ws.close();
+    slow.ws.terminate();
   });
 });
