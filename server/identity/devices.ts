@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { devices, type DeviceKind } from '../../storage/schema.js';
 import { forbidden, notFound } from '../errors.js';
 import type { Actor, IdentityContext } from './context.js';
-import { recordAudit } from './audit.js';
+import { recordAudit } from '../../storage/audit.js';
 import { canManageMembers } from './roles.js';
 import { revokeDeviceRow } from './sessions.js';
 

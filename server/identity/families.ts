@@ -4,7 +4,7 @@ import { newId } from '../../storage/ids.js';
 import { preparedPerDatabase } from '../../storage/prepared.js';
 import { notFound } from '../errors.js';
 import type { Actor, IdentityContext } from './context.js';
-import { recordAudit } from './audit.js';
+import { recordAudit } from '../../storage/audit.js';
 
 export interface FamilyView {
   id: string;

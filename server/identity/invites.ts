@@ -3,7 +3,7 @@ import { invites, members, type Role } from '../../storage/schema.js';
 import { AppError, forbidden, notFound } from '../errors.js';
 import { newId } from '../../storage/ids.js';
 import type { Actor, IdentityContext } from './context.js';
-import { recordAudit } from './audit.js';
+import { recordAudit } from '../../storage/audit.js';
 import { canAssign, canManageMembers } from './roles.js';
 import { hashSecret, newSecret } from './secrets.js';
 import { addMember } from './members.js';

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import type { Actor, IdentityContext } from './context.js';
-import { recordAudit } from './audit.js';
+import { recordAudit } from '../../storage/audit.js';
 import { findMemberByUsername } from './members.js';
 import { decoyHash, verifyPassword } from './passwords.js';
 import { createDeviceSession, type SessionTokens } from './sessions.js';

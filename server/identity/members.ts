@@ -3,7 +3,7 @@ import { credentials, members, type Role } from '../../storage/schema.js';
 import { newId } from '../../storage/ids.js';
 import { conflict, forbidden, notFound, validationFailed } from '../errors.js';
 import type { Actor, IdentityContext } from './context.js';
-import { recordAudit } from './audit.js';
+import { recordAudit } from '../../storage/audit.js';
 import { canAssign, canManageMembers } from './roles.js';
 import { MIN_PASSWORD_LENGTH, hashPassword } from './passwords.js';
 import { getFamily } from './families.js';

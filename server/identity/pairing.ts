@@ -4,7 +4,7 @@ import { pairingRequests, pairingTokens } from '../../storage/schema.js';
 import { newId } from '../../storage/ids.js';
 import { AppError, forbidden, notFound } from '../errors.js';
 import type { Actor, IdentityContext } from './context.js';
-import { recordAudit } from './audit.js';
+import { recordAudit } from '../../storage/audit.js';
 import { getMember } from './members.js';
 import { canManageMembers } from './roles.js';
 import { hashSecret, newSecret } from './secrets.js';

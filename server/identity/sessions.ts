@@ -5,7 +5,7 @@ import { newId } from '../../storage/ids.js';
 import { preparedPerDatabase } from '../../storage/prepared.js';
 import { AppError } from '../errors.js';
 import type { Actor, IdentityContext } from './context.js';
-import { recordAudit } from './audit.js';
+import { recordAudit } from '../../storage/audit.js';
 import { hashSecret, newSecret } from './secrets.js';
 import { signAccessToken, verifyAccessToken, type AccessClaims } from './access-tokens.js';
 

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { familyIdOf } from '../tenancy.js';
 import { createInvite, listInvites, revokeInvite } from '../identity/invites.js';
-import { listAudit } from '../identity/audit.js';
+import { listAudit } from '../../storage/audit.js';
 import { Id, Invite, InviteRoleSchema, Name, errors } from '../schemas.js';
 import { actorOf, type RouteDeps } from './route-deps.js';
 

@@ -1,7 +1,14 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
-import type { Db } from '../../storage/database.js';
-import { auditEvents } from '../../storage/schema.js';
-import type { Actor } from './context.js';
+import type { Db } from './database.js';
+import { auditEvents } from './schema.js';
+/** Who acted: the identity layer's Actor fits this shape. */
+export interface AuditActor {
+  familyId?: string;
+  memberId?: string;
+  deviceId?: string;
+  ip?: string;
+  requestId?: string;
+}
 
 export type AuditAction =
   | 'family.create'
@@ -23,7 +30,7 @@ export type AuditAction =
 export function recordAudit(
   db: Db,
   action: AuditAction,
-  actor: Actor,
+  actor: AuditActor,
   event: { familyId?: string | null; target?: string; details?: Record<string, unknown> },
 ): void {
   db.insert(auditEvents)
