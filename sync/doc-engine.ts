@@ -14,6 +14,9 @@ const COMPACT_SLICE_MS = 20;
 
 export type ApplyResult = 'ok' | 'malformed' | 'document-too-large' | 'quota-exceeded';
 
+/** Told after a batch of a document's updates is durable and broadcast (server-side observers: search, reminders). */
+export type CommitListener = (familyId: string, docName: string) => void;
+
 export interface EngineHooks {
   /** A commit failed for this document: its peers must resync (close them). */
   commitFailed(doc: LiveDoc, err: Error): void;
@@ -40,6 +43,7 @@ export class DocEngine {
   private compactTimer: NodeJS.Timeout | null = null;
   private readonly familyUsage = new Map<string, number>();
   private closed = false;
+  private readonly commitListeners = new Set<CommitListener>();
 
   constructor(
     private readonly store: DocumentStore,
@@ -50,6 +54,12 @@ export class DocEngine {
 
   get loadedCount(): number {
     return this.docs.size;
+  }
+
+  /** Listeners run after the broadcast, so they never delay one; they must be cheap (debounce). */
+  onCommitted(listener: CommitListener): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
   }
 
   peek(familyId: string, name: string): LiveDoc | undefined {
@@ -214,6 +224,17 @@ export class DocEngine {
       }
       this.settle(doc);
       if (this.needsCompaction(doc)) this.requestCompaction(doc);
+    }
+    if (this.commitListeners.size > 0) {
+      for (const { b } of ok) {
+        for (const listener of this.commitListeners) {
+          try {
+            listener(b.doc.familyId, b.doc.name);
+          } catch (err) {
+            this.logger.error({ err }, 'commit listener failed');
+          }
+        }
+      }
     }
   }
 

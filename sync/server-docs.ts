@@ -36,6 +36,12 @@ export interface ServerDocs {
   /** Sets an override; open connections are re-evaluated at once. */
   setOverride(familyId: string, docName: string, subject: AccessSubject, access: DocAccess): void;
   clearOverride(familyId: string, docName: string, subject: AccessSubject): boolean;
+  /**
+   * Calls listener after each durable change of any document (clients' and server-side
+   * writes alike), after its broadcast. Returns the unsubscribe function. Listeners must
+   * be cheap: debounce and do the work later.
+   */
+  onCommitted(listener: (familyId: string, docName: string) => void): () => void;
 }
 
 export interface ServerDocsDeps {
@@ -109,6 +115,8 @@ export function createServerDocs(d: ServerDocsDeps): ServerDocs {
     },
 
     listOverrides: (familyId) => d.overrides.list(familyId),
+
+    onCommitted: (listener) => d.engine.onCommitted(listener),
 
     setOverride(familyId, docName, subject, access) {
       checkName(docName);
