@@ -120,25 +120,36 @@ function Signed({ path }: { path: string }) {
   );
 }
 
+/** Where a path must go instead, given whether this browser is signed in. */
+function redirectFor(path: string, signedIn: boolean): string | null {
+  if (path === '/setup' || path === '/join') return null;
+  if (!signedIn) {
+    if (path === '/signin' || path === '/pair-browser' || path === '/pair') return null;
+    return path === '/' ? '/signin' : `/signin?next=${encodeURIComponent(path + location.search)}`;
+  }
+  return path === '/signin' || path === '/pair-browser' ? '/' : null;
+}
+
 export function App() {
   const path = usePath();
   const [s, setS] = useState<Session | null>(session());
   useEffect(() => onSession(setS), []);
+  const redirect = redirectFor(path, s !== null);
+  useEffect(() => {
+    if (redirect) navigate(redirect, true);
+  }, [redirect]);
+  if (redirect) return null;
   if (path === '/setup') return <SetupScreen />;
   if (path === '/join') return <JoinScreen />;
   if (!s) {
     if (path === '/pair-browser') return <PairBrowserScreen />;
-    if (path === '/pair') return <main class="narrow"><ApprovePairingScreen /></main>;
-    if (path !== '/signin') {
-      // First visit to a server without a family goes nowhere useful without the link.
-      queueMicrotask(() => navigate(path === '/' ? '/signin' : `/signin?next=${encodeURIComponent(path + location.search)}`, true));
-      return null;
-    }
+    if (path === '/pair')
+      return (
+        <main class="narrow">
+          <ApprovePairingScreen />
+        </main>
+      );
     return <SignInScreen />;
-  }
-  if (path === '/signin' || path === '/pair-browser') {
-    queueMicrotask(() => navigate('/', true));
-    return null;
   }
   return <Signed path={path} />;
 }

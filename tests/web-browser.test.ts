@@ -1,0 +1,204 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, addTestMember, ensureWebBuilt, startTestServer, type TestServer } from './helpers/hearth.js';
+
+// The family's web app in headless Chromium (Debian's package, as tests/sync-browser.test.ts
+// launches it) against the real server: setup, sign-in, pairing, offline edits that
+// converge, a guest who cannot edit. HEARTH_SCREENSHOTS=1 also refreshes docs/screenshots/.
+
+const CHROMIUM = [process.env.HEARTH_TEST_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+  (p): p is string => !!p && fs.existsSync(p),
+);
+const REQUIRED = process.env.CI === 'true';
+const SHOTS = process.env.HEARTH_SCREENSHOTS === '1' ? path.resolve(import.meta.dirname, '../docs/screenshots') : null;
+const PHONE = { width: 390, height: 844 };
+
+describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
+  let t: TestServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  let owner: Page;
+  let familyId: string;
+  let listUrl: string;
+
+  const newPage = async (): Promise<Page> => {
+    const ctx = await browser.newContext({ viewport: PHONE });
+    contexts.push(ctx);
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(10_000);
+    return page;
+  };
+  const shot = async (page: Page, name: string) => {
+    if (!SHOTS) return;
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  };
+  const items = (page: Page) => page.locator('ul[aria-label="Items"] .item-text').allTextContents();
+  const signIn = async (page: Page, username: string) => {
+    await page.goto(`${t.url}/signin`);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: /^Hello/ }).waitFor();
+  };
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    t = await startTestServer();
+    if (!CHROMIUM) throw new Error('CI=true but no Chromium found (/usr/bin/chromium); .ci/run installs it');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('first run: the setup link creates the family and signs the owner in; first render is under 1 s', async () => {
+    owner = await newPage();
+    expect(t.server.setupUrl).toBeTruthy();
+    await owner.goto(t.server.setupUrl!);
+    await owner.getByLabel('Family name').fill('The Smiths');
+    await owner.getByLabel('Your username').fill('ann');
+    await owner.getByLabel('Password').fill(PASSWORD);
+    await shot(owner, 'setup');
+    await owner.getByRole('button', { name: 'Create family' }).click();
+    await owner.getByRole('heading', { name: 'Hello, ann' }).waitFor();
+    // The token left the address bar.
+    expect(owner.url()).toBe(`${t.url}/`);
+    familyId = (await owner.evaluate(() => JSON.parse(localStorage.getItem('hearth.session')!).familyId)) as string;
+    expect(familyId).toMatch(/^fam_/);
+    await shot(owner, 'home');
+
+    // A fresh load of the app: time from navigation start to the first rendered screen.
+    await owner.reload();
+    await owner.getByRole('heading', { name: 'Hello, ann' }).waitFor();
+    const rendered = (await owner.evaluate(() => performance.getEntriesByName('hearth:rendered')[0]!.startTime)) as number;
+    console.log(`web app first render: ${rendered.toFixed(0)} ms`);
+    expect(rendered).toBeLessThan(1000);
+
+    // The link is dead now.
+    const late = await newPage();
+    await late.goto(t.server.setupUrl!);
+    await late.getByRole('heading', { name: 'hearth is set up' }).waitFor();
+  });
+
+  it('signs in with a password, and refuses a wrong one', async () => {
+    await addTestMember(t, familyId, 'bob', 'adult');
+    const page = await newPage();
+    await page.goto(`${t.url}/`);
+    await page.getByRole('heading', { name: 'Sign in to hearth' }).waitFor();
+    await shot(page, 'signin');
+    await page.getByLabel('Username').fill('bob');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Hello, bob' }).waitFor();
+  });
+
+  let paired: Page;
+  it('pairs a second browser by code, approved from the first', async () => {
+    paired = await newPage();
+    await paired.goto(`${t.url}/pair-browser`);
+    await paired.getByLabel('Name of this device').fill('Kitchen tablet');
+    await paired.getByRole('button', { name: 'Show a pairing code' }).click();
+    const code = (await paired.getByTestId('user-code').textContent())!.trim();
+    expect(code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
+    await paired.getByRole('img', { name: /QR code/ }).waitFor();
+    await shot(paired, 'pair-code');
+
+    await owner.goto(`${t.url}/pair?code=${code}`);
+    await owner.getByRole('button', { name: 'Continue' }).click();
+    await owner.getByRole('button', { name: 'Approve Kitchen tablet' }).click();
+    await owner.getByText('Kitchen tablet is paired.').waitFor();
+
+    // The new browser polls at the server's interval (5 s) and signs in as ann.
+    await paired.getByRole('heading', { name: 'Hello, ann' }).waitFor({ timeout: 20_000 });
+    await owner.goto(`${t.url}/admin`);
+    await owner.getByText('Kitchen tablet').first().waitFor();
+    await shot(owner, 'admin');
+  }, 40_000);
+
+  it('two browsers edit one list; one goes offline, edits, comes back, and both converge', async () => {
+    await owner.goto(`${t.url}/lists`);
+    await owner.getByLabel('Name').fill('Shopping');
+    await owner.getByRole('button', { name: 'Add', exact: true }).click();
+    await owner.getByRole('heading', { name: 'Shopping' }).waitFor();
+    listUrl = owner.url();
+    expect(listUrl).toMatch(/\/lists\/[a-z0-9]+$/);
+    await owner.getByLabel('New item').fill('milk');
+    await owner.getByRole('button', { name: 'Add', exact: true }).click();
+
+    await paired.goto(listUrl);
+    await paired.getByRole('heading', { name: 'Shopping' }).waitFor();
+    await expect.poll(() => items(paired)).toEqual(['milk']);
+    // Presence: each sees the other.
+    await owner.getByText(/also here: ann/).waitFor();
+
+    await paired.context().setOffline(true);
+    await paired.getByText(/Offline: changes are kept/).waitFor();
+    await paired.getByLabel('New item').fill('eggs (added offline)');
+    await paired.getByRole('button', { name: 'Add', exact: true }).click();
+    await owner.getByLabel('New item').fill('bread');
+    await owner.getByRole('button', { name: 'Add', exact: true }).click();
+    await expect.poll(() => items(paired)).toEqual(['milk', 'eggs (added offline)']);
+    expect(await items(owner)).toEqual(['milk', 'bread']);
+
+    await paired.context().setOffline(false);
+    await expect.poll(() => items(owner), { timeout: 15_000 }).toHaveLength(3);
+    await expect.poll(() => items(paired), { timeout: 15_000 }).toEqual(await items(owner));
+    expect([...(await items(owner))].sort()).toEqual(['bread', 'eggs (added offline)', 'milk']);
+
+    // The offline edit reached the server's disk: a reload with a cleared local copy shows it.
+    await owner.getByRole('checkbox', { name: 'milk' }).check();
+    await expect.poll(() => paired.getByRole('checkbox', { name: 'milk' }).isChecked()).toBe(true);
+    await shot(owner, 'list');
+  }, 60_000);
+
+  it('a guest sees the list and cannot edit it', async () => {
+    await addTestMember(t, familyId, 'gus', 'guest');
+    const guest = await newPage();
+    await signIn(guest, 'gus');
+    await guest.goto(listUrl);
+    await expect.poll(() => items(guest)).toHaveLength(3);
+    await guest.getByText('You are a guest').waitFor();
+    expect(await guest.getByLabel('New item').count()).toBe(0);
+    expect(await guest.getByRole('checkbox', { name: 'bread' }).isDisabled()).toBe(true);
+    // Even a write forced past the UI is dropped by the server: nothing changes for the owner.
+    await guest.evaluate(() => {
+      const box = document.querySelector<HTMLInputElement>('input[type=checkbox]:not(:checked)')!;
+      box.disabled = false;
+      box.click();
+    });
+    await owner.getByLabel('New item').fill('after the guest');
+    await owner.getByRole('button', { name: 'Add', exact: true }).click();
+    await expect.poll(() => items(guest)).toHaveLength(4);
+    expect(await owner.getByRole('checkbox', { checked: true }).count()).toBe(1);
+  }, 40_000);
+
+  it('screens whose server part is missing say so instead of breaking', async () => {
+    for (const [route, text, heading] of [
+      ['/photos', 'Photos: not available on this server', 'Photos'],
+      ['/vault', 'The vault: not available on this server', 'Vault'],
+      ['/search', 'Search: not available on this server', 'Search'],
+    ] as const) {
+      await owner.goto(`${t.url}${route}`);
+      // Either the capability is on this server (its screen renders) or it says it is not.
+      await owner.getByText(text).or(owner.getByRole('heading', { level: 1, name: heading, exact: true })).waitFor();
+      await owner.getByRole('navigation').waitFor();
+    }
+    await owner.goto(`${t.url}/reminders`);
+    await owner.getByLabel('What').fill('Bins out');
+    await owner.getByLabel('When').fill('2030-01-07T19:30');
+    await owner.getByRole('button', { name: 'Add reminder' }).click();
+    await owner.getByText('Bins out').waitFor();
+    await shot(owner, 'reminders');
+    const stored = await t.server.sync.service.docs.read(familyId, "reminders", (doc) => [...doc.getMap("reminders").values()]);
+    expect(stored).toEqual([expect.objectContaining({ title: 'Bins out', recipients: 'family', done: false })]);
+  }, 40_000);
+});
