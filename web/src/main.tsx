@@ -2,7 +2,10 @@ import { render } from 'preact';
 import { App } from './app';
 import './style.css';
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The static "Loading" line is for the moment before this script runs.
+root.textContent = '';
+render(<App />, root);
 performance.mark('hearth:rendered');
 
 if ('serviceWorker' in navigator && location.protocol !== 'file:') {
