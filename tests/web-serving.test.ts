@@ -50,7 +50,7 @@ describe('the web app at /', () => {
   });
 
   it('answers app routes with the app and never shadows the API, sync or ops endpoints', async () => {
-    for (const route of ['/pair', '/lists/abc', '/setup', '/admin']) {
+    for (const route of ['/pair', '/lists/abc', '/setup', '/admin', '/signin', '/notes/x-1']) {
       const res = await fetch(`${t.url}${route}`);
       expect(res.status, route).toBe(200);
       expect(await res.text()).toContain('<div id="app">');
@@ -63,8 +63,9 @@ describe('the web app at /', () => {
     expectError(await api(t.url, 'GET', '/v1/nope'), 404, 'NOT_FOUND');
     expect((await api(t.url, 'GET', '/health')).body).toEqual({ status: 'ok' });
     expect((await api(t.url, 'GET', '/ready')).status).toBe(200);
-    // A missing file is a 404, not the app.
+    // A missing file or an unknown path is a 404, not the app.
     expect((await fetch(`${t.url}/assets/nope.js`)).status).toBe(404);
+    expectError(await api(t.url, 'GET', '/nope'), 404, 'NOT_FOUND');
     // A broken escape is refused (fastify answers 400), never a crash.
     expect([400, 404]).toContain((await fetch(`${t.url}/%E0%A4%A`)).status);
   });

@@ -7,11 +7,16 @@ import type { WebAsset } from '../web-assets.js';
 const RESERVED = /^\/(v1|sync|health|ready|metrics)(\/|$)/;
 
 /**
+ * The app's own routes (web/src/app.tsx): these get index.html. Anything else that is
+ * not a file stays a plain 404, so a typo'd URL or a probe is not answered with the app.
+ */
+const APP_ROUTES = /^\/(setup|signin|pair|pair-browser|join|lists|notes|photos|reminders|inbox|vault|search|admin)(\/[^.]*)?$/;
+
+/**
  * The family's web app at `/`. Hashed files under /assets/ never change (cached for a
  * year); everything else (index.html, the service worker, the manifest) is revalidated
- * on every load so an upgrade of hearth reaches browsers at once. A path with no file
- * extension that is not an asset is an app route (/pair, /lists/shopping) and gets
- * index.html. No inline script anywhere, so the policy can forbid them.
+ * on every load so an upgrade of hearth reaches browsers at once. The app's routes
+ * (/pair, /lists/<id>) get index.html. No inline script anywhere, so the policy can forbid them.
  */
 export async function webAppRoutes(app: FastifyInstance, opts: { assets: WebAsset[] | null }): Promise<void> {
   const byPath = new Map((opts.assets ?? []).map((a) => [a.path, a]));
@@ -54,9 +59,8 @@ export async function webAppRoutes(app: FastifyInstance, opts: { assets: WebAsse
     }
     const asset = byPath.get(pathname === '/' ? '/index.html' : pathname);
     if (asset) return send(request, reply, asset, pathname.startsWith('/assets/'));
-    // An app route (no extension) falls back to the app; a missing file is a 404.
-    if (!/\.[A-Za-z0-9]+$/.test(pathname)) return send(request, reply, index, false);
-    throw notFound(`file ${pathname}`);
+    if (APP_ROUTES.test(pathname)) return send(request, reply, index, false);
+    throw notFound(`route GET ${pathname}`);
   });
 }
 
