@@ -181,6 +181,32 @@ describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
     expect(await owner.getByRole('checkbox', { checked: true }).count()).toBe(1);
   }, 40_000);
 
+  it('a note edited in two browsers at once converges; the inbox shows what the server wrote', async () => {
+    await owner.goto(`${t.url}/notes`);
+    await owner.getByLabel('Name').fill('Holiday');
+    await owner.getByRole('button', { name: 'Add', exact: true }).click();
+    await owner.getByRole('heading', { name: 'Holiday' }).waitFor();
+    await paired.goto(owner.url());
+    const a = owner.getByLabel('Note text');
+    const b = paired.getByLabel('Note text');
+    await a.fill('Pack the tent.');
+    await expect.poll(() => b.inputValue()).toBe('Pack the tent.');
+    await b.press('End');
+    await b.pressSequentially(' And the stove.');
+    await a.press('Home');
+    await a.pressSequentially('TODO: ');
+    await expect.poll(() => a.inputValue(), { timeout: 10_000 }).toBe('TODO: Pack the tent. And the stove.');
+    await expect.poll(() => b.inputValue(), { timeout: 10_000 }).toBe('TODO: Pack the tent. And the stove.');
+
+    const me = (await owner.evaluate(() => JSON.parse(localStorage.getItem('hearth.session')!).memberId)) as string;
+    await t.server.sync.service.docs.transact(familyId, `inbox/${me}`, (doc) =>
+      doc.getArray('notifications').push([{ id: 'n1', kind: 'reminder', title: 'Bins out', body: 'Tonight at 19:30', createdAt: new Date().toISOString() }]),
+    );
+    await owner.goto(`${t.url}/inbox`);
+    await owner.getByText('Tonight at 19:30').waitFor();
+    await shot(owner, 'inbox');
+  }, 40_000);
+
   it('screens whose server part is missing say so instead of breaking', async () => {
     for (const [route, text, heading] of [
       ['/photos', 'Photos: not available on this server', 'Photos'],

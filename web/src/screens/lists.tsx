@@ -126,20 +126,43 @@ function applyDiff(t: Y.Text, before: string, after: string): void {
   });
 }
 
+/** Where a caret at `at` ends up after a remote change described by a Yjs delta. */
+function shift(at: number, delta: Array<{ insert?: unknown; delete?: number; retain?: number }>): number {
+  let pos = 0;
+  let out = at;
+  for (const op of delta) {
+    if (op.retain) pos += op.retain;
+    else if (typeof op.insert === 'string') {
+      if (pos < out) out += op.insert.length;
+      pos += op.insert.length;
+    } else if (op.delete) {
+      if (pos < out) out -= Math.min(op.delete, out - pos);
+    }
+  }
+  return out;
+}
+
 export function NoteScreen({ id }: { id: string }) {
   const { d, status, peers } = useDoc(`notes/${id}`);
   const index = useDoc('notes/index').d.doc.getMap<{ title: string }>('notes');
   const text = d.doc.getText('body');
   const ref = useRef<HTMLTextAreaElement>(null);
-  const value = text.toString();
+  // Remote changes reach the textarea synchronously, so at every input event the
+  // textarea and the Y.Text agree and the diff is exactly the user's keystroke.
   useEffect(() => {
-    const el = ref.current;
-    if (!el || el.value === value) return;
-    // Keep the caret where it was when someone else's edit lands.
-    const { selectionStart, selectionEnd } = el;
-    el.value = value;
-    if (document.activeElement === el) el.setSelectionRange(selectionStart, selectionEnd);
-  }, [value]);
+    const el = ref.current!;
+    el.value = text.toString();
+    const onChange = (ev: Y.YTextEvent, tr: Y.Transaction) => {
+      if (tr.local) return;
+      const focused = document.activeElement === el;
+      const start = shift(el.selectionStart, ev.delta as never);
+      const end = shift(el.selectionEnd, ev.delta as never);
+      el.value = text.toString();
+      if (focused) el.setSelectionRange(start, end);
+    };
+    text.observe(onChange);
+    return () => text.unobserve(onChange);
+  }, [text]);
   return (
     <section aria-labelledby="note-h">
       <p>
@@ -151,7 +174,7 @@ export function NoteScreen({ id }: { id: string }) {
       <label for="note-body" class="sr-only">
         Note text
       </label>
-      <textarea id="note-body" ref={ref} rows={14} readOnly={!canWrite()} defaultValue={value} onInput={(e) => applyDiff(text, text.toString(), e.currentTarget.value)} />
+      <textarea id="note-body" ref={ref} rows={14} readOnly={!canWrite()} onInput={(e) => applyDiff(text, text.toString(), e.currentTarget.value)} />
     </section>
   );
 }
