@@ -30,7 +30,15 @@ describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
     page.setDefaultTimeout(10_000);
     return page;
   };
+  /** Every main screen passes through here: each form control must have a label, each image an alt. */
   const shot = async (page: Page, name: string) => {
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLInputElement>('input, select, textarea, button')]
+        .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent!.trim())))
+        .map((el) => el.outerHTML.slice(0, 80))
+        .concat([...document.querySelectorAll('img:not([alt])')].map((el) => el.outerHTML.slice(0, 80))),
+    );
+    expect(unlabelled, `${name}: controls without a label`).toEqual([]);
     if (!SHOTS) return;
     fs.mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
