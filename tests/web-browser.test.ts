@@ -232,7 +232,85 @@ describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
     await owner.getByRole('button', { name: 'Add reminder' }).click();
     await owner.getByText('Bins out').waitFor();
     await shot(owner, 'reminders');
+    // Edit, then mark done: the same entry changes, no second one appears.
+    await owner.getByRole('button', { name: 'Edit Bins out' }).click();
+    await owner.getByLabel('What').fill('Bins and recycling out');
+    await owner.getByLabel('Repeat').selectOption('weekly');
+    await owner.getByRole('button', { name: 'Save', exact: true }).click();
+    await owner.getByRole('checkbox', { name: /Bins and recycling out/ }).check();
     const stored = await t.server.sync.service.docs.read(familyId, "reminders", (doc) => [...doc.getMap("reminders").values()]);
-    expect(stored).toEqual([expect.objectContaining({ title: 'Bins out', recipients: 'family', done: false })]);
+    await expect
+      .poll(() => t.server.sync.service.docs.read(familyId, 'reminders', (doc) => [...doc.getMap('reminders').values()]))
+      .toEqual([expect.objectContaining({ title: 'Bins and recycling out', recipients: 'family', repeat: 'weekly', done: true })]);
+    const [reminder] = (await t.server.sync.service.docs.read(familyId, 'reminders', (doc) => [...doc.getMap('reminders').values()])) as Array<{ dueAt: string }>;
+    // ISO 8601 with the browser's offset, as the reminders job expects.
+    expect(reminder!.dueAt).toMatch(/^2030-01-07T19:30:00[+-]\d\d:\d\d$/);
+  }, 40_000);
+
+  it('admin: an invite with a QR that a new browser joins with; revoking a device signs it out', async () => {
+    await owner.goto(`${t.url}/admin`);
+    await owner.getByLabel('Invite as').selectOption('child');
+    await owner.getByRole('button', { name: 'Create invite' }).click();
+    await owner.getByRole('img', { name: 'QR code of the invite link' }).waitFor();
+    const link = (await owner.locator('.invite code').textContent())!;
+    expect(link).toMatch(new RegExp(`^${t.url}/join#`));
+    const kid = await newPage();
+    await kid.goto(link);
+    await kid.getByLabel('Choose a username').fill('kim');
+    await kid.getByRole('button', { name: 'Join' }).click();
+    await kid.getByRole('heading', { name: 'Hello, kim' }).waitFor();
+
+    await owner.reload();
+    await owner.getByRole('button', { name: 'Revoke Kitchen tablet' }).click();
+    await owner.getByText(/Kitchen tablet · paired · revoked/).waitFor();
+    // The revoked browser's next call fails its refresh and lands on sign-in.
+    await paired.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem('hearth.session')!);
+      localStorage.setItem('hearth.session', JSON.stringify({ ...s, expiresAt: 0 }));
+    });
+    await paired.goto(`${t.url}/admin`);
+    await paired.getByRole('heading', { name: 'Sign in to hearth' }).waitFor();
+  }, 40_000);
+
+  it('works offline once loaded: the service worker serves the app and the list from IndexedDB', async () => {
+    await owner.goto(`${t.url}/`);
+    await owner.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await owner.reload();
+    await owner.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await owner.context().setOffline(true);
+    try {
+      await owner.goto(listUrl);
+      await owner.getByRole('heading', { name: 'Shopping' }).waitFor();
+      await expect.poll(() => items(owner)).toContain('milk');
+      await owner.getByText(/Offline: changes are kept/).waitFor();
+    } finally {
+      await owner.context().setOffline(false);
+    }
+  }, 40_000);
+
+  it('uploads two photos with a progress bar each and shows their thumbnails (when the server has media)', async (ctx) => {
+    const token = (await owner.evaluate(() => JSON.parse(localStorage.getItem('hearth.session')!).accessToken)) as string;
+    const probe = await fetch(`${t.url}/v1/families/${familyId}/media?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    if (probe.status === 404) return ctx.skip();
+    const sharp = (await import('sharp')).default;
+    const png = (r: number, g: number, b: number) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r, g, b } } }).png().toBuffer();
+    await owner.goto(`${t.url}/photos`);
+    await owner.getByLabel('Upload photos and files').setInputFiles([
+      { name: 'red.png', mimeType: 'image/png', buffer: await png(200, 20, 20) },
+      { name: 'blue.png', mimeType: 'image/png', buffer: await png(20, 20, 200) },
+    ]);
+    await owner.getByRole('progressbar', { name: 'Uploading red.png' }).waitFor();
+    await owner.getByRole('progressbar', { name: 'Uploading blue.png' }).waitFor();
+    await expect.poll(() => owner.locator('.uploads li').filter({ hasText: 'done' }).count(), { timeout: 15_000 }).toBe(2);
+    for (const name of ['red.png', 'blue.png']) {
+      await expect
+        .poll(() => owner.getByRole('img', { name, exact: true }).evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), { timeout: 15_000 })
+        .toBe(true);
+    }
+    await owner.getByRole('button', { name: 'Open red.png' }).click();
+    await owner.getByRole('dialog', { name: 'red.png' }).waitFor();
+    await shot(owner, 'photos');
+    await owner.keyboard.press('Escape');
+    await expect.poll(() => owner.getByRole('dialog').count()).toBe(0);
   }, 40_000);
 });

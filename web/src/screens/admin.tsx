@@ -160,7 +160,7 @@ function Invites() {
       <h2 id="invites-h">Invites</h2>
       <ErrorNote error={error} />
       <form class="row" onSubmit={create} aria-label="New invite">
-        <label for="inv-role">Role</label>
+        <label for="inv-role">Invite as</label>
         <select id="inv-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
           {ROLES.slice(1).map((r) => (
             <option key={r}>{r}</option>
