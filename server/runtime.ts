@@ -16,6 +16,8 @@ import { versionInfo } from './version-info.js';
 import { attachSync, type SyncAttachment } from './sync-attachment.js';
 import { useMemoryRelief } from './memory-relief.js';
 import { warmUp } from './warm-up.js';
+import { SetupGate } from './identity/setup.js';
+import { loadWebAssets } from './web-assets.js';
 
 export interface RunningServer {
   url: string;
@@ -26,6 +28,8 @@ export interface RunningServer {
   layout: DataDirLayout;
   logger: Logger;
   sync: SyncAttachment;
+  /** The one-time first-run link (`<url>/setup#<token>`) when the server has no family yet. */
+  setupUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -74,12 +78,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const sync = attachSync({ storage, logger, identity, config, familyRouteModules });
   Object.assign(events, sync.identityEvents);
 
-  const app = await buildApp({ config, identity, logger, ready, familyRouteModules });
+  const setup = new SetupGate(identity);
+  const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets() });
   app.server.on('upgrade', (req, socket, head) => sync.handleUpgrade(req, socket, head));
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+
+  const setupToken = setup.open();
+  const setupUrl = setupToken ? `${(config.publicUrl ?? url).replace(/\/$/, '')}/setup#${setupToken}` : null;
 
   const adminSocket = config.adminSocket
     ? await startAdminSocket(layout.adminSocket, identity, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
@@ -107,5 +115,5 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   await warmUp(identity, logger);
   relief.reclaimNow();
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, close };
+  return { url, port, app, storage, identity, layout, logger, sync, setupUrl, close };
 }
