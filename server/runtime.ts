@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { openStorage, type Storage } from '../storage/database.js';
@@ -80,6 +81,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   const setup = new SetupGate(identity);
   const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets() });
+  // Only /sync upgrades are upgrades; anything else (`Upgrade: h2c` to /health...) is served as plain HTTP.
+  // (Node ≥ 24.9 option, not in @types/node yet.)
+  (app.server as unknown as { shouldUpgradeCallback: (req: IncomingMessage) => boolean }).shouldUpgradeCallback = (req) =>
+    /^\/sync(\/|\?|$)/.test(req.url ?? '');
   app.server.on('upgrade', (req, socket, head) => sync.handleUpgrade(req, socket, head));
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
