@@ -16,6 +16,10 @@ import { versionInfo } from './version-info.js';
 import { attachSync, type SyncAttachment } from './sync-attachment.js';
 import { useMemoryRelief } from './memory-relief.js';
 import { warmUp } from './warm-up.js';
+import type { Clock } from '../jobs/types.js';
+import { systemClock } from '../jobs/clock.js';
+import { createScheduler, type PersistentScheduler } from '../jobs/scheduler.js';
+import { createInboxNotifier, type InboxNotifier } from '../notifications/inbox.js';
 
 export interface RunningServer {
   url: string;
@@ -26,11 +30,16 @@ export interface RunningServer {
   layout: DataDirLayout;
   logger: Logger;
   sync: SyncAttachment;
+  clock: Clock;
+  scheduler: PersistentScheduler;
+  notifier: InboxNotifier;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   logger?: Logger;
+  /** Wall time for jobs and notifications; tests pass createManualClock(). */
+  clock?: Clock;
 }
 
 /** Opens the data dir, database and keys the same way for `serve`, `init` and CLI commands. */
@@ -74,6 +83,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const sync = attachSync({ storage, logger, identity, config, familyRouteModules });
   Object.assign(events, sync.identityEvents);
 
+  // Jobs: every capability registers its handlers and recurring jobs here, before
+  // start() below, e.g. `registerMediaJobs(scheduler, { ... })`.
+  const clock = opts.clock ?? systemClock;
+  const scheduler = createScheduler({ sqlite: storage.sqlite, clock, logger: logger.child({ component: 'jobs' }) });
+  const notifier = createInboxNotifier({
+    docs: sync.service.docs,
+    clock,
+    onError: (err, familyId, memberId, id) => logger.warn({ familyId, memberId, notificationId: id, err: (err as Error).message }, 'push step failed'),
+  });
+
   const app = await buildApp({ config, identity, logger, ready, familyRouteModules });
   app.server.on('upgrade', (req, socket, head) => sync.handleUpgrade(req, socket, head));
   await app.listen({ host: config.host, port: config.port });
@@ -91,6 +110,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       logger.info('shutting down');
       await adminSocket?.close();
       if (adminSocket) fs.rmSync(layout.adminSocket, { force: true });
+      await scheduler.stop();
       // Stop taking requests and sockets, let in-flight requests finish, then flush
       // documents before the database closes under them.
       const appClosed = app.close();
@@ -106,6 +126,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   // Listening already: a device that connects meanwhile is served, just without the head start.
   await warmUp(identity, logger);
   relief.reclaimNow();
+  scheduler.start();
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, close };
+  return { url, port, app, storage, identity, layout, logger, sync, clock, scheduler, notifier, close };
 }
