@@ -72,6 +72,9 @@ export interface JobListFilter {
 
 export interface PersistentScheduler extends JobScheduler {
   readonly owner: string;
+  readonly clock: Clock;
+  /** Keys of a family's jobs of one kind in the given states (reconcilers cancel what is gone). */
+  keysOf(filter: { kind: string; familyId: string | null; statuses: JobStatus[] }): string[];
   register(kind: string, handler: JobHandler, opts?: RegisterOptions): void;
   /** Begins claiming; call once every capability has registered its handlers. */
   start(): void;
@@ -319,6 +322,7 @@ export function createScheduler(opts: SchedulerOptions): PersistentScheduler {
     }
     const res = q.finish.run({ id: r.id, owner, version: r.version, status, runAt, attempts, error, finishedAt, now });
     if (res.changes === 0) {
+      // Rescheduled or cancelled while it ran (a repeating reminder re-arms itself): the new spec stands.
       log?.info({ jobId: r.id, kind: r.kind }, 'job changed while it ran; outcome not recorded');
       return false;
     }
@@ -452,6 +456,14 @@ export function createScheduler(opts: SchedulerOptions): PersistentScheduler {
 
   return {
     owner,
+    clock,
+    keysOf({ kind, familyId, statuses }) {
+      const rows = sqlite
+        .prepare(`SELECT key FROM jobs WHERE kind = ? AND family_id IS ? AND key IS NOT NULL
+          AND status IN (SELECT value FROM json_each(?))`)
+        .all(kind, familyId, JSON.stringify(statuses)) as { key: string }[];
+      return rows.map((r) => r.key);
+    },
     register(kind, fn, ropts) {
       if (handlers.has(kind)) throw new Error(`a handler for job kind ${kind} is registered already`);
       handlers.set(kind, { fn, transactional: ropts?.transactional ?? false });

@@ -20,6 +20,8 @@ import type { Clock } from '../jobs/types.js';
 import { systemClock } from '../jobs/clock.js';
 import { createScheduler, type PersistentScheduler } from '../jobs/scheduler.js';
 import { createInboxNotifier, type InboxNotifier } from '../notifications/inbox.js';
+import { registerReminderJobs, type ReminderService } from '../notifications/reminders.js';
+import { families } from '../storage/schema.js';
 
 export interface RunningServer {
   url: string;
@@ -33,6 +35,7 @@ export interface RunningServer {
   clock: Clock;
   scheduler: PersistentScheduler;
   notifier: InboxNotifier;
+  reminders: ReminderService;
   close(): Promise<void>;
 }
 
@@ -92,6 +95,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     clock,
     onError: (err, familyId, memberId, id) => logger.warn({ familyId, memberId, notificationId: id, err: (err as Error).message }, 'push step failed'),
   });
+  const jobsLog = (what: string) => (err: unknown, familyId?: string) => logger.warn({ familyId, err: (err as Error).message }, what);
+  const reminders = registerReminderJobs({ scheduler, docs: sync.service.docs, notifier, db: storage.db, onError: jobsLog('reminders re-plan failed') });
 
   const app = await buildApp({ config, identity, logger, ready, familyRouteModules });
   app.server.on('upgrade', (req, socket, head) => sync.handleUpgrade(req, socket, head));
@@ -110,6 +115,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       logger.info('shutting down');
       await adminSocket?.close();
       if (adminSocket) fs.rmSync(layout.adminSocket, { force: true });
+      reminders.stop();
       await scheduler.stop();
       // Stop taking requests and sockets, let in-flight requests finish, then flush
       // documents before the database closes under them.
@@ -127,6 +133,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   await warmUp(identity, logger);
   relief.reclaimNow();
   scheduler.start();
+  void reminders.reconcileAll(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, clock, scheduler, notifier, close };
+  return { url, port, app, storage, identity, layout, logger, sync, clock, scheduler, notifier, reminders, close };
 }

@@ -185,3 +185,15 @@ export async function runCli(args: string[], opts: { input?: string; env?: Recor
   clearTimeout(timer);
   return { code, signal, stdout, stderr };
 }
+
+/** startTestServer with StartOptions (e.g. an injected clock) beside the config overrides. */
+export async function startTestServerWith(
+  opts: Omit<import('../../server/runtime.js').StartOptions, 'logger'>,
+  overrides: Partial<Config> = {},
+  dataDir = tempDir(),
+): Promise<TestServer> {
+  const config = { ...loadConfig({ env: {} }), dataDir, host: '127.0.0.1', port: 0, logLevel: 'info' as const, ...overrides };
+  const logs = new LogCapture();
+  const server = await startServer(config, { ...opts, logger: createLogger(config.logLevel, logs) });
+  return { server, url: server.url, dataDir, logs, close: () => server.close() };
+}
