@@ -16,6 +16,8 @@ import { versionInfo } from './version-info.js';
 import { attachSync, type SyncAttachment } from './sync-attachment.js';
 import { useMemoryRelief } from './memory-relief.js';
 import { warmUp } from './warm-up.js';
+import { createMediaService, type MediaService } from '../media/service.js';
+import { familyMediaRoutes } from './routes/family-media.js';
 
 export interface RunningServer {
   url: string;
@@ -26,6 +28,7 @@ export interface RunningServer {
   layout: DataDirLayout;
   logger: Logger;
   sync: SyncAttachment;
+  media: MediaService;
   close(): Promise<void>;
 }
 
@@ -73,6 +76,24 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const familyRouteModules: FastifyPluginAsync[] = [];
   const sync = attachSync({ storage, logger, identity, config, familyRouteModules });
   Object.assign(events, sync.identityEvents);
+  const media = createMediaService({
+    storage,
+    layout,
+    logger,
+    limits: {
+      maxFileBytes: config.mediaMaxFileBytes,
+      familyQuotaBytes: config.familyQuotaBytes,
+      maxUploadsPerDevice: config.mediaUploadsPerDevice,
+      deriveConcurrency: config.mediaDeriveConcurrency,
+      maxPixels: config.mediaMaxPixels,
+      deriveTimeoutS: 60,
+      gcGraceMs: config.mediaGcGraceHours * 3_600_000,
+    },
+    // One quota for the family: its documents' stored bytes count against it too.
+    otherFamilyBytes: (familyId) => sync.service.docs.list(familyId).reduce((n, d) => n + d.bytes, 0),
+  });
+  familyRouteModules.push(familyMediaRoutes(media));
+  media.start();
 
   const app = await buildApp({ config, identity, logger, ready, familyRouteModules });
   app.server.on('upgrade', (req, socket, head) => sync.handleUpgrade(req, socket, head));
@@ -96,6 +117,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       const appClosed = app.close();
       await sync.close();
       await appClosed;
+      await media.close();
       relief.stop();
       await checkpointer.stop();
       storage.close();
@@ -107,5 +129,5 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   await warmUp(identity, logger);
   relief.reclaimNow();
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, close };
 }

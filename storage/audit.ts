@@ -25,7 +25,9 @@ export type AuditAction =
   | 'token.reuse'
   | 'invite.create'
   | 'invite.accept'
-  | 'invite.revoke';
+  | 'invite.revoke'
+  | 'media.upload'
+  | 'media.delete';
 
 export function recordAudit(
   db: Db,
