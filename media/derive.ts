@@ -120,13 +120,10 @@ export async function decodableFormats(): Promise<{ decodes: string[]; missing: 
     ['png', 'png'],
     ['webp', 'webp'],
     ['gif', 'gif'],
-    ['tiff', 'tiff'],
     ['heif', 'heif'],
-    ['svg', 'svg'],
     ['pdf', 'pdf'],
-    ['jxl', 'jxl'],
-    ['jp2', 'jp2'],
   ];
+  // Only what sniffing can hand to sharp: SVG, TIFF and the rest are stored as plain files.
   const decodes: string[] = [];
   const missing: string[] = [];
   for (const [label, key] of names) (sharp.format[key]?.input?.file ? decodes : missing).push(label);
