@@ -18,6 +18,10 @@ import { familyRoutes } from './routes/family.js';
 import { familyDeviceRoutes } from './routes/family-devices.js';
 import { familyInviteRoutes } from './routes/family-invites.js';
 import type { RouteDeps } from './routes/route-deps.js';
+import { setupRoutes } from './routes/setup.js';
+import { webAppRoutes } from './routes/web-app.js';
+import type { SetupGate } from './identity/setup.js';
+import type { WebAsset } from './web-assets.js';
 import { versionInfo } from './version-info.js';
 
 export interface AppDeps {
@@ -27,6 +31,9 @@ export interface AppDeps {
   ready: ReadinessProbe;
   /** Family-scoped route modules contributed by other capabilities (documents, media, ...). */
   familyRouteModules?: FastifyPluginAsync[];
+  /** First-run setup link state; the web app's built files (null: API only). */
+  setup: SetupGate;
+  webAssets: WebAsset[] | null;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -47,6 +54,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // Every route, family-scoped or not: the authorization table test checks each has a row.
+  const allRoutes: { method: string; url: string; bodySchema?: unknown }[] = [];
+  app.decorate('allRoutes', allRoutes);
+  app.addHook('onRoute', (route) => {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      if (method !== 'HEAD') allRoutes.push({ method, url: route.url, bodySchema: route.schema?.body });
+    }
   });
   installErrorHandlers(app);
   installAuth(app, (token) => authenticateToken(deps.identity, token));
@@ -77,6 +92,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     familyInviteRoutes(routeDeps),
     ...(deps.familyRouteModules ?? []),
   ]);
+  await app.register(async (scope) => setupRoutes(scope, { ...routeDeps, setup: deps.setup }));
+  await app.register(webAppRoutes, { assets: deps.webAssets });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    allRoutes: { method: string; url: string; bodySchema?: unknown }[];
+  }
 }

@@ -18,6 +18,8 @@ import { useMemoryRelief } from './memory-relief.js';
 import { warmUp } from './warm-up.js';
 import { createMediaService, type MediaService } from '../media/service.js';
 import { familyMediaRoutes } from './routes/family-media.js';
+import { SetupGate } from './identity/setup.js';
+import { loadWebAssets } from './web-assets.js';
 
 export interface RunningServer {
   url: string;
@@ -29,6 +31,8 @@ export interface RunningServer {
   logger: Logger;
   sync: SyncAttachment;
   media: MediaService;
+  /** The one-time first-run link (`<url>/setup#<token>`) when the server has no family yet. */
+  setupUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -95,12 +99,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   familyRouteModules.push(familyMediaRoutes(media));
   media.start();
 
-  const app = await buildApp({ config, identity, logger, ready, familyRouteModules });
+  const setup = new SetupGate(identity);
+  const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets() });
   app.server.on('upgrade', (req, socket, head) => sync.handleUpgrade(req, socket, head));
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+
+  const setupToken = setup.open();
+  const setupUrl = setupToken ? `${(config.publicUrl ?? url).replace(/\/$/, '')}/setup#${setupToken}` : null;
 
   const adminSocket = config.adminSocket
     ? await startAdminSocket(layout.adminSocket, identity, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
@@ -129,5 +137,5 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   await warmUp(identity, logger);
   relief.reclaimNow();
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, media, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, close };
 }

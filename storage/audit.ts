@@ -27,7 +27,13 @@ export type AuditAction =
   | 'invite.accept'
   | 'invite.revoke'
   | 'media.upload'
-  | 'media.delete';
+  | 'media.delete'
+  | 'pairing.token.create'
+  | 'doc.access.set'
+  | 'doc.access.clear'
+  | 'doc.delete'
+  | 'password.change'
+  | 'password.reset';
 
 export function recordAudit(
   db: Db,

@@ -185,3 +185,11 @@ export async function runCli(args: string[], opts: { input?: string; env?: Recor
   clearTimeout(timer);
   return { code, signal, stdout, stderr };
 }
+
+/** dist/web (the built web app) for tests that serve it; built once if missing. */
+export async function ensureWebBuilt(): Promise<void> {
+  const index = path.resolve(import.meta.dirname, '../../dist/web/.vite/manifest.json');
+  if (fs.existsSync(index)) return;
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../../scripts/build-web.mjs')], { stdio: 'ignore' });
+}
