@@ -107,6 +107,12 @@ describe('media upload, read, list and delete over HTTP', () => {
     expect(viaQuery.bytes.equals(bytes)).toBe(true);
     expect(viaQuery.headers.get('referrer-policy')).toBe('no-referrer');
     expect((await getBytes(url, `/v1/families/${f}/media/${up.body.id}?token=garbage`)).status).toBe(401);
+    // Another family's token in the query is refused like in the header, on every byte route.
+    const other = await seedFamily(t, 'Neighbours', ['owner']);
+    for (const v of ['', '/thumb', '/preview']) {
+      const res = await getBytes(url, `/v1/families/${f}/media/${up.body.id}${v}?token=${encodeURIComponent(other.members.owner!.token)}`);
+      expect(res.status).toBe(403);
+    }
     // JSON routes and writes do not take it.
     expect((await api(url, 'GET', `/v1/families/${f}/media?token=${owner}`)).status).toBe(401);
     expect((await api(url, 'DELETE', `/v1/families/${f}/media/${up.body.id}?token=${owner}`)).status).toBe(401);
