@@ -17,6 +17,8 @@ import { versionInfo } from './version-info.js';
 import { attachSync, type SyncAttachment } from './sync-attachment.js';
 import { useMemoryRelief } from './memory-relief.js';
 import { warmUp } from './warm-up.js';
+import { createMediaService, type MediaService } from '../media/service.js';
+import { familyMediaRoutes } from './routes/family-media.js';
 import { SetupGate } from './identity/setup.js';
 import { loadWebAssets } from './web-assets.js';
 import type { Clock } from '../jobs/types.js';
@@ -35,6 +37,7 @@ export interface RunningServer {
   layout: DataDirLayout;
   logger: Logger;
   sync: SyncAttachment;
+  media: MediaService;
   /** The one-time first-run link (`<url>/setup#<token>`) when the server has no family yet. */
   setupUrl: string | null;
   clock: Clock;
@@ -90,6 +93,24 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const familyRouteModules: FastifyPluginAsync[] = [];
   const sync = attachSync({ storage, logger, identity, config, familyRouteModules });
   Object.assign(events, sync.identityEvents);
+  const media = createMediaService({
+    storage,
+    layout,
+    logger,
+    limits: {
+      maxFileBytes: config.mediaMaxFileBytes,
+      familyQuotaBytes: config.familyQuotaBytes,
+      maxUploadsPerDevice: config.mediaUploadsPerDevice,
+      deriveConcurrency: config.mediaDeriveConcurrency,
+      maxPixels: config.mediaMaxPixels,
+      deriveTimeoutS: 60,
+      gcGraceMs: config.mediaGcGraceHours * 3_600_000,
+    },
+    // One quota for the family: its documents' stored bytes count against it too.
+    otherFamilyBytes: (familyId) => sync.service.docs.list(familyId).reduce((n, d) => n + d.bytes, 0),
+  });
+  familyRouteModules.push(familyMediaRoutes(media));
+  media.start();
 
   // Jobs: every capability registers its handlers and recurring jobs here, before
   // start() below, e.g. `registerMediaJobs(scheduler, { ... })`.
@@ -136,6 +157,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       const appClosed = app.close();
       await sync.close();
       await appClosed;
+      await media.close();
       relief.stop();
       await checkpointer.stop();
       storage.close();
@@ -149,5 +171,5 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   scheduler.start();
   void reminders.reconcileAll(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, setupUrl, clock, scheduler, notifier, reminders, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, reminders, close };
 }
