@@ -96,11 +96,15 @@ onSession((s) => {
 export function useDoc(name: string): { d: OpenDoc; version: number; status: string; peers: string[] } {
   const [d] = useState(() => acquireDoc(name));
   const [version, setVersion] = useState(0);
-  const [status, setStatus] = useState(d.provider.wsconnected ? 'online' : 'offline');
+  const [status, setStatus] = useState(d.provider.wsconnected ? 'online' : navigator.onLine ? 'connecting' : 'offline');
   const [peers, setPeers] = useState<string[]>([]);
   useEffect(() => {
     const bump = () => setVersion((v) => v + 1);
-    const onStatus = ({ status }: { status: string }) => setStatus(status === 'connected' ? 'online' : status === 'connecting' ? 'connecting' : 'offline');
+    // After a failed attempt the provider keeps retrying (status "connecting"): say offline
+    // until a connection actually opens.
+    const onStatus = ({ status }: { status: string }) =>
+      setStatus((prev) => (status === 'connected' ? 'online' : status === 'connecting' && prev !== 'offline' ? 'connecting' : 'offline'));
+    const onClosed = () => setStatus('offline');
     const onAwareness = () => {
       const me = d.doc.clientID;
       setPeers(
@@ -111,11 +115,15 @@ export function useDoc(name: string): { d: OpenDoc; version: number; status: str
     };
     d.doc.on('update', bump);
     d.provider.on('status', onStatus);
+    d.provider.on('connection-close', onClosed);
+    d.provider.on('connection-error', onClosed);
     d.provider.awareness.on('change', onAwareness);
     onAwareness();
     return () => {
       d.doc.off('update', bump);
       d.provider.off('status', onStatus);
+      d.provider.off('connection-close', onClosed);
+      d.provider.off('connection-error', onClosed);
       d.provider.awareness.off('change', onAwareness);
       releaseDoc(d);
     };
