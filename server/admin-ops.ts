@@ -39,6 +39,9 @@ const OPS_ROLE = Type.Object({ familyId: Type.String(), memberId: Type.String(),
 
 export type AdminOpName = keyof typeof OPS;
 
+/** Every admin-socket operation, for the authorization table's coverage check. */
+export const ADMIN_OP_NAMES = Object.keys(OPS) as AdminOpName[];
+
 export function isAdminOp(name: string): name is AdminOpName {
   return Object.hasOwn(OPS, name);
 }

@@ -55,6 +55,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Every route, family-scoped or not: the authorization table test checks each has a row.
+  const allRoutes: { method: string; url: string; bodySchema?: unknown }[] = [];
+  app.decorate('allRoutes', allRoutes);
+  app.addHook('onRoute', (route) => {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      if (method !== 'HEAD') allRoutes.push({ method, url: route.url, bodySchema: route.schema?.body });
+    }
+  });
   installErrorHandlers(app);
   installAuth(app, (token) => authenticateToken(deps.identity, token));
 
@@ -88,4 +96,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(webAppRoutes, { assets: deps.webAssets });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    allRoutes: { method: string; url: string; bodySchema?: unknown }[];
+  }
 }

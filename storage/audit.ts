@@ -25,7 +25,13 @@ export type AuditAction =
   | 'token.reuse'
   | 'invite.create'
   | 'invite.accept'
-  | 'invite.revoke';
+  | 'invite.revoke'
+  | 'pairing.token.create'
+  | 'doc.access.set'
+  | 'doc.access.clear'
+  | 'doc.delete'
+  | 'password.change'
+  | 'password.reset';
 
 export function recordAudit(
   db: Db,

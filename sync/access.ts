@@ -29,20 +29,31 @@ export function defaultAccess(memberId: string, docName: string): DocAccess {
 }
 
 /**
+ * Personal documents (`private/...`, `inbox/...`) belong to one member by name: their
+ * access is the default and nothing else, so no override can open them to someone else
+ * or close them to their member.
+ */
+export function isPersonalDoc(docName: string): boolean {
+  return docName === 'private' || docName === 'inbox' || docName.startsWith('private/') || docName.startsWith('inbox/');
+}
+
+/**
  * Overrides for one document: a member-specific override beats a role override, which
- * beats the default. Then two caps no override can lift: guests are read-only
+ * beats the default, except on personal documents, which ignore overrides. Then two caps no override can lift: guests are read-only
  * everywhere, and inbox documents are written only by the server.
  */
 export function resolveAccess(principal: Principal, docName: string, overrides: readonly AccessOverride[]): DocAccess {
   let access = defaultAccess(principal.memberId, docName);
-  let memberOverride: DocAccess | undefined;
-  let roleOverride: DocAccess | undefined;
-  for (const o of overrides) {
-    if (o.docName !== docName) continue;
-    if (o.subjectKind === 'member' && o.subject === principal.memberId) memberOverride = o.access;
-    else if (o.subjectKind === 'role' && o.subject === principal.role) roleOverride = o.access;
+  if (!isPersonalDoc(docName)) {
+    let memberOverride: DocAccess | undefined;
+    let roleOverride: DocAccess | undefined;
+    for (const o of overrides) {
+      if (o.docName !== docName) continue;
+      if (o.subjectKind === 'member' && o.subject === principal.memberId) memberOverride = o.access;
+      else if (o.subjectKind === 'role' && o.subject === principal.role) roleOverride = o.access;
+    }
+    access = memberOverride ?? roleOverride ?? access;
   }
-  access = memberOverride ?? roleOverride ?? access;
   if (principal.role === 'guest') access = atMost(access, 'ro');
   if (docName === 'inbox' || docName.startsWith('inbox/')) access = atMost(access, 'ro');
   return access;

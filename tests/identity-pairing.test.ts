@@ -161,8 +161,13 @@ describe('device pairing, QR tokens and invites', () => {
     expect(own.body.memberId).toBe(child.id);
     expect((await poll(s1.deviceCode)).body.memberId).toBe(child.id);
 
-    // One-time QR tokens are an admin's tool.
-    expectError(await api(t.url, 'POST', `/v1/families/${fam.familyId}/members/${child.id}/pairing-tokens`, { token: child.token }), 403, 'FORBIDDEN');
+    // One rule for both ways of pairing (authz/): a member pairs their own devices, by code or by QR; guests do not.
+    expect((await api(t.url, 'POST', `/v1/families/${fam.familyId}/members/${child.id}/pairing-tokens`, { token: child.token })).status).toBe(201);
+    expectError(
+      await api(t.url, 'POST', `/v1/families/${fam.familyId}/members/${fam.members.adult!.id}/pairing-tokens`, { token: child.token }),
+      403,
+      'FORBIDDEN',
+    );
     expectError(await api(t.url, 'POST', `/v1/families/${fam.familyId}/members/${guest.id}/pairing-tokens`, { token: guest.token }), 403, 'FORBIDDEN');
   });
 

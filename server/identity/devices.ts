@@ -1,9 +1,11 @@
 import { and, eq } from 'drizzle-orm';
 import { devices, type DeviceKind } from '../../storage/schema.js';
-import { forbidden, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import type { Actor, IdentityContext } from './context.js';
 import { recordAudit } from '../../storage/audit.js';
-import { canManageMembers } from './roles.js';
+import { canActOnMember } from '../../authz/index.js';
+import { enforce } from './authorize.js';
+import { getMember } from './members.js';
 import { revokeDeviceRow } from './sessions.js';
 
 export interface DeviceView {
@@ -34,12 +36,11 @@ export function getDevice(ctx: IdentityContext, familyId: string, deviceId: stri
   return device;
 }
 
-/** A member may revoke their own devices; owners and admins any device of the family. */
+/** A member may revoke their own devices; owners and admins those of members they may act on (authz/). */
 export function revokeDevice(ctx: IdentityContext, familyId: string, deviceId: string, actor: Actor): DeviceView {
   const device = getDevice(ctx, familyId, deviceId);
-  if (device.memberId !== actor.memberId && !canManageMembers(actor.role)) {
-    throw forbidden('only owners and admins revoke other members’ devices');
-  }
+  const owner = getMember(ctx, familyId, device.memberId);
+  enforce(canActOnMember(actor, { memberId: owner.id, role: owner.role }, 'revoke-device'));
   const changed = ctx.storage.db.transaction((tx) => {
     const did = revokeDeviceRow(tx, familyId, deviceId);
     if (did) recordAudit(tx, 'device.revoke', actor, { familyId, target: deviceId, details: { memberId: device.memberId } });

@@ -1,10 +1,11 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { credentials, members, type Role } from '../../storage/schema.js';
 import { newId } from '../../storage/ids.js';
-import { conflict, forbidden, notFound, validationFailed } from '../errors.js';
+import { conflict, notFound, validationFailed } from '../errors.js';
 import type { Actor, IdentityContext } from './context.js';
 import { recordAudit } from '../../storage/audit.js';
-import { canAssign, canManageMembers } from './roles.js';
+import { canActOnMember, canChangeRole, canCreateMemberWithRole } from '../../authz/index.js';
+import { enforce } from './authorize.js';
 import { MIN_PASSWORD_LENGTH, hashPassword } from './passwords.js';
 import { getFamily } from './families.js';
 
@@ -71,8 +72,7 @@ export function findMemberByUsername(ctx: IdentityContext, familyId: string, use
 
 export async function addMember(ctx: IdentityContext, familyId: string, input: NewMember, actor: Actor): Promise<MemberView> {
   getFamily(ctx, familyId);
-  if (!canManageMembers(actor.role)) throw forbidden('only owners and admins add members');
-  if (!canAssign(actor.role, 'guest', input.role)) throw forbidden(`an ${actor.role} cannot add an ${input.role}`);
+  enforce(canCreateMemberWithRole(actor, input.role));
   const username = input.username ?? null;
   if (username !== null && !new RegExp(USERNAME_PATTERN).test(username)) {
     throw validationFailed('invalid username', [{ path: '/username', message: `must match ${USERNAME_PATTERN}` }]);
@@ -118,11 +118,10 @@ function ownerCount(ctx: IdentityContext, familyId: string): number {
 }
 
 export function changeRole(ctx: IdentityContext, familyId: string, memberId: string, role: Role, actor: Actor): MemberView {
-  if (!canManageMembers(actor.role)) throw forbidden('only owners and admins change roles');
   ctx.storage.db.transaction(() => {
     const member = getMember(ctx, familyId, memberId);
+    enforce(canChangeRole(actor, { memberId: member.id, role: member.role }, role));
     if (member.role === role) return;
-    if (!canAssign(actor.role, member.role, role)) throw forbidden(`an ${actor.role} cannot change an ${member.role} to ${role}`);
     if (member.role === 'owner' && ownerCount(ctx, familyId) <= 1) throw conflict('the last owner cannot be demoted');
     ctx.storage.db.update(members).set({ role }).where(and(eq(members.familyId, familyId), eq(members.id, memberId))).run();
     recordAudit(ctx.storage.db, 'member.role', actor, { familyId, target: memberId, details: { from: member.role, to: role } });
@@ -133,10 +132,9 @@ export function changeRole(ctx: IdentityContext, familyId: string, memberId: str
 }
 
 export function removeMember(ctx: IdentityContext, familyId: string, memberId: string, actor: Actor): void {
-  if (!canManageMembers(actor.role)) throw forbidden('only owners and admins remove members');
   ctx.storage.db.transaction(() => {
     const member = getMember(ctx, familyId, memberId);
-    if (!canAssign(actor.role, member.role, 'guest')) throw forbidden(`an ${actor.role} cannot remove an ${member.role}`);
+    enforce(canActOnMember(actor, { memberId: member.id, role: member.role }, 'remove'));
     if (member.role === 'owner' && ownerCount(ctx, familyId) <= 1) throw conflict('the last owner cannot be removed');
     // Devices, credentials and refresh tokens go with the member (ON DELETE CASCADE).
     ctx.storage.db.delete(members).where(and(eq(members.familyId, familyId), eq(members.id, memberId))).run();

@@ -2,11 +2,12 @@ import { randomInt } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import { pairingRequests, pairingTokens } from '../../storage/schema.js';
 import { newId } from '../../storage/ids.js';
-import { AppError, forbidden, notFound } from '../errors.js';
+import { AppError, notFound } from '../errors.js';
 import type { Actor, IdentityContext } from './context.js';
 import { recordAudit } from '../../storage/audit.js';
 import { getMember } from './members.js';
-import { canManageMembers } from './roles.js';
+import { canActOnMember } from '../../authz/index.js';
+import { enforce } from './authorize.js';
 import { hashSecret, newSecret } from './secrets.js';
 import { createDeviceSession, type SessionTokens } from './sessions.js';
 
@@ -98,14 +99,8 @@ export function decidePairing(
   const row = pendingByUserCode(ctx, decision.userCode);
   const memberId = decision.memberId ?? actor.memberId;
   if (!memberId) throw new AppError('VALIDATION_FAILED', 'memberId is required');
-  if (memberId !== actor.memberId && !canManageMembers(actor.role)) {
-    throw forbidden('only owners and admins pair devices for other members');
-  }
-  if (actor.role === 'guest' && decision.approve && memberId === actor.memberId) {
-    // A guest may hold devices, but only an admin adds them.
-    throw forbidden('guests cannot approve devices');
-  }
   const member = getMember(ctx, familyId, memberId);
+  enforce(canActOnMember(actor, { memberId: member.id, role: member.role }, 'approve-code'));
   const status = decision.approve ? 'approved' : 'denied';
   ctx.storage.db.transaction((tx) => {
     const changed = tx
@@ -170,15 +165,16 @@ export function createPairingToken(
   memberId: string,
   actor: Actor,
 ): { token: string; expiresAt: number } {
-  if (memberId !== actor.memberId && !canManageMembers(actor.role)) throw forbidden('only owners and admins pair devices for others');
-  getMember(ctx, familyId, memberId);
+  const member = getMember(ctx, familyId, memberId);
+  enforce(canActOnMember(actor, { memberId: member.id, role: member.role }, 'pair-token'));
   const token = newSecret();
   const now = Date.now();
   const expiresAt = now + QR_TOKEN_TTL_S * 1000;
-  ctx.storage.db
-    .insert(pairingTokens)
-    .values({ id: newId('pt'), familyId, memberId, tokenHash: hashSecret(token), createdAt: now, expiresAt })
-    .run();
+  const id = newId('pt');
+  ctx.storage.db.transaction((tx) => {
+    tx.insert(pairingTokens).values({ id, familyId, memberId, tokenHash: hashSecret(token), createdAt: now, expiresAt }).run();
+    recordAudit(tx, 'pairing.token.create', actor, { familyId, target: id, details: { memberId, expiresAt } });
+  });
   return { token, expiresAt };
 }
 

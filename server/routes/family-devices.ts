@@ -38,7 +38,8 @@ export function familyDeviceRoutes(deps: RouteDeps) {
     r.post(
       '/members/:memberId/pairing-tokens',
       {
-        config: { minRole: 'admin' },
+        // Members pair their own devices by QR; who may pair for whom is authz/'s rule.
+        config: { minRole: 'child' },
         schema: {
           tags: ['devices'],
           summary: 'A one-time token for a QR code that pairs a device to this member',

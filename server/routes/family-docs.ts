@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { isValidDocName, type SyncService } from '../../sync/index.js';
+import { isPersonalDoc, isValidDocName, type SyncService } from '../../sync/index.js';
+import { recordAudit } from '../../storage/audit.js';
+import { actorOf } from './route-deps.js';
 import { ROLES } from '../../storage/schema.js';
 import { principalOf } from '../auth.js';
 import { familyIdOf } from '../tenancy.js';
@@ -79,7 +81,10 @@ export function familyDocRoutes(sync: SyncService, identity: IdentityContext) {
         schema: { tags: ['docs'], summary: 'Delete a document; its open connections close', response: { 204: Type.Null(), ...errors(401, 403, 404, 422) } },
       },
       async (request, reply) => {
-        if (!sync.docs.remove(familyIdOf(request), docNameOf(request))) throw notFound('document');
+        const familyId = familyIdOf(request);
+        const docName = docNameOf(request);
+        if (!sync.docs.remove(familyId, docName)) throw notFound('document');
+        recordAudit(identity.storage.db, 'doc.delete', actorOf(request), { familyId, target: docName });
         return reply.status(204).send(null);
       },
     );
@@ -115,6 +120,7 @@ export function familyDocRoutes(sync: SyncService, identity: IdentityContext) {
         const familyId = familyIdOf(request);
         const { docName, subjectKind, subject, access } = request.body;
         if (!isValidDocName(docName)) throw validationFailed('invalid document name', [{ path: '/docName', message: 'invalid' }]);
+        if (isPersonalDoc(docName)) throw forbidden('private and inbox documents belong to their member: their access cannot be overridden');
         if (subjectKind === 'role' && !(ROLES as readonly string[]).includes(subject)) {
           throw validationFailed('unknown role', [{ path: '/subject', message: `one of ${ROLES.join(', ')}` }]);
         }
@@ -122,6 +128,7 @@ export function familyDocRoutes(sync: SyncService, identity: IdentityContext) {
           throw new AppError('VALIDATION_FAILED', 'no such member in this family', [{ path: '/subject', message: 'unknown member' }]);
         }
         sync.docs.setOverride(familyId, docName, { kind: subjectKind, id: subject }, access);
+        recordAudit(identity.storage.db, 'doc.access.set', actorOf(request), { familyId, target: docName, details: { subjectKind, subject, access } });
         return reply.status(204).send(null);
       },
     );
@@ -133,8 +140,10 @@ export function familyDocRoutes(sync: SyncService, identity: IdentityContext) {
         schema: { tags: ['docs'], body: Type.Object(Subject), response: { 204: Type.Null(), ...errors(401, 403, 404, 422) } },
       },
       async (request, reply) => {
+        const familyId = familyIdOf(request);
         const { docName, subjectKind, subject } = request.body;
-        if (!sync.docs.clearOverride(familyIdOf(request), docName, { kind: subjectKind, id: subject })) throw notFound('override');
+        if (!sync.docs.clearOverride(familyId, docName, { kind: subjectKind, id: subject })) throw notFound('override');
+        recordAudit(identity.storage.db, 'doc.access.clear', actorOf(request), { familyId, target: docName, details: { subjectKind, subject } });
         return reply.status(204).send(null);
       },
     );

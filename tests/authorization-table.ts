@@ -1,0 +1,112 @@
+import type { Role } from '../storage/schema.js';
+
+/**
+ * THE authorization table: one row per HTTP route (`METHOD url`, exactly as fastify
+ * registered it) and per admin-socket op (`op <name>`). tests/authorization.test.ts runs
+ * every row for every actor role and target, and fails for a route or op without a row
+ * (and for a row whose route no longer exists).
+ *
+ * Adding a route is usually one line:
+ *   [`GET ${F}/media`]: family('guest'),          // family route, lowest role allowed, no member target
+ *   [`POST ${F}/media`]: family('child', body),   // same, with a body that passes validation
+ *   [`POST /v1/thing`]: signedIn(),                // any valid token; 401 without
+ *   [`POST /v1/open`]: open(),                     // no token needed
+ * A route that acts on a member (its :memberId / :deviceId or a memberId in the body)
+ * gets `onMember(action, MATRIX, send?)` with the expected matrix below.
+ */
+
+export const F = '/v1/families/:familyId';
+
+/**
+ * Expected outcome per actor role: 6 letters, `self` then targets owner admin adult
+ * child guest (a space after `self` for legibility). Y = allowed (2xx), N = 403.
+ */
+export type Matrix = Record<Role, string>;
+
+//                                  self owner admin adult child guest
+export const MANAGE: Matrix = { owner: 'Y YYYYY', admin: 'Y NYYYY', adult: 'N NNNNN', child: 'N NNNNN', guest: 'N NNNNN' };
+export const REVOKE: Matrix = { owner: 'Y YYYYY', admin: 'Y NYYYY', adult: 'Y NNNNN', child: 'Y NNNNN', guest: 'Y NNNNN' };
+export const PAIR: Matrix = { owner: 'Y YYYYY', admin: 'Y NYYYY', adult: 'Y NNNNN', child: 'Y NNNNN', guest: 'N NNNNN' };
+export const RESET: Matrix = { owner: 'Y YYYYY', admin: 'Y NNYYY', adult: 'N NNNNN', child: 'N NNNNN', guest: 'N NNNNN' };
+export const SELF_ONLY: Matrix = { owner: 'Y NNNNN', admin: 'Y NNNNN', adult: 'Y NNNNN', child: 'Y NNNNN', guest: 'Y NNNNN' };
+
+/** What a member-targeted request gets: the acting member, the target, and helpers. */
+export interface Cell {
+  familyId: string;
+  actor: { id: string; role: Role; deviceId: string };
+  target: { id: string; role: Role; deviceId: string };
+  /** A fresh pending pairing user code. */
+  userCode(): string;
+}
+
+/** Path params default to :familyId, :memberId = target, :deviceId = target's device. */
+export type Send = (cell: Cell) => { body?: unknown; params?: Record<string, string> };
+
+export type Rule =
+  | { kind: 'open' }
+  | { kind: 'signedIn' }
+  | { kind: 'family'; minRole: Role; body?: unknown }
+  | { kind: 'member'; matrix: Matrix; send?: Send };
+
+export const open = (): Rule => ({ kind: 'open' });
+export const signedIn = (): Rule => ({ kind: 'signedIn' });
+/** `body` replaces the one built from the route's schema when that one would be refused for another reason. */
+export const family = (minRole: Role, body?: unknown): Rule => ({ kind: 'family', minRole, body });
+export const onMember = (matrix: Matrix, send?: Send): Rule => ({ kind: 'member', matrix, send });
+
+/** Args for an admin op acting on a cell's target; the CLI actor is allowed everything (invariants aside). */
+export interface OpRule {
+  matrix: Matrix;
+  args: (cell: Cell) => Record<string, unknown>;
+}
+
+const demote = (c: Cell) => (c.target.role === 'guest' ? 'child' : 'guest');
+
+export const ROUTES: Record<string, Rule> = {
+  'GET /health': open(),
+  'GET /ready': open(),
+  'GET /v1/openapi.json': open(),
+  'GET /v1/setup': open(),
+  'POST /v1/setup': open(),
+  'GET /*': open(),
+  'POST /v1/auth/login': open(),
+  'POST /v1/auth/refresh': open(),
+  'POST /v1/auth/logout': signedIn(),
+  'GET /v1/me': signedIn(),
+  'GET /v1/me/devices': signedIn(),
+  'DELETE /v1/me/devices/:deviceId': signedIn(),
+  'POST /v1/invites/accept': open(),
+  'POST /v1/pair/start': open(),
+  'POST /v1/pair/inspect': signedIn(),
+  'POST /v1/pair/approve': onMember(PAIR, (c) => ({ body: { userCode: c.userCode(), memberId: c.target.id } })),
+  'POST /v1/pair/token': open(),
+  'POST /v1/pair/redeem': open(),
+
+  [`GET ${F}`]: family('guest'),
+  [`PATCH ${F}`]: family('admin'),
+  [`GET ${F}/members`]: family('guest'),
+  [`POST ${F}/members`]: family('admin', { role: 'guest', displayName: 'new guest' }),
+  [`GET ${F}/members/:memberId`]: family('guest'),
+  [`PATCH ${F}/members/:memberId`]: onMember(MANAGE, (c) => ({ body: { role: demote(c) } })),
+  [`DELETE ${F}/members/:memberId`]: onMember(MANAGE),
+  [`POST ${F}/members/:memberId/pairing-tokens`]: onMember(PAIR),
+  [`GET ${F}/devices`]: family('guest'),
+  [`DELETE ${F}/devices/:deviceId`]: onMember(REVOKE),
+  [`GET ${F}/invites`]: family('admin'),
+  [`POST ${F}/invites`]: family('admin'),
+  [`DELETE ${F}/invites/:inviteId`]: family('admin'),
+  [`GET ${F}/audit`]: family('admin'),
+  [`GET ${F}/docs`]: family('guest'),
+  [`GET ${F}/docs/*`]: family('guest'),
+  [`DELETE ${F}/docs/*`]: family('admin'),
+  [`GET ${F}/doc-access`]: family('admin'),
+  [`PUT ${F}/doc-access`]: family('admin'),
+  [`DELETE ${F}/doc-access`]: family('admin'),
+};
+
+export const ADMIN_OPS: Record<string, OpRule> = {
+  'device.revoke': { matrix: REVOKE, args: (c) => ({ familyId: c.familyId, deviceId: c.target.deviceId }) },
+  'member.role': { matrix: MANAGE, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, role: demote(c) }) },
+  'member.remove': { matrix: MANAGE, args: (c) => ({ familyId: c.familyId, memberId: c.target.id }) },
+  'pair.approve': { matrix: PAIR, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, userCode: c.userCode(), approve: true }) },
+};
