@@ -87,8 +87,22 @@ window.addEventListener('online', () => {
     () => {},
   );
 });
+/** Signing out forgets this browser's copies of the family's documents (a shared computer keeps nothing). */
+async function forgetLocalCopies(): Promise<void> {
+  closeAllDocs();
+  const dbs = (await indexedDB.databases?.()) ?? [];
+  await Promise.all(
+    dbs
+      .filter((db) => db.name?.startsWith('hearth:'))
+      .map((db) => new Promise<void>((resolve) => {
+        const req = indexedDB.deleteDatabase(db.name!);
+        req.onsuccess = req.onerror = req.onblocked = () => resolve();
+      })),
+  );
+}
+
 onSession((s) => {
-  if (!s) closeAllDocs();
+  if (!s) void forgetLocalCopies();
   else for (const d of open.values()) d.provider.params.token = s.accessToken;
 });
 
