@@ -131,12 +131,12 @@ describe('error envelope and input edges', () => {
     expect(t.logs.text()).not.toContain('not-a-real-token-123');
   });
 
-  it('serves a page at /pair, the verificationUri pairing hands out', async () => {
+  it('serves the web app at /pair, the verificationUri pairing hands out', async () => {
     const start = await api(t.url, 'POST', '/v1/pair/start', { body: { deviceName: 'Kitchen tablet' } });
     const uri = new URL(start.body.verificationUri);
     const res = await fetch(t.url + uri.pathname);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
-    expect(await res.text()).toContain('/v1/pair/approve');
+    expect(await res.text()).toContain('<div id="app">');
   });
 });

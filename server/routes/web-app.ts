@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { notFound } from '../errors.js';
+import { AppError, notFound } from '../errors.js';
 import type { WebAsset } from '../web-assets.js';
 
 /** Paths the app never answers: the API, sync and ops endpoints keep their own 404s. */
@@ -50,7 +50,14 @@ export async function webAppRoutes(app: FastifyInstance, opts: { assets: WebAsse
     } catch {
       throw notFound('file');
     }
-    if (RESERVED.test(pathname)) throw notFound(`route GET ${pathname}`);
+    // A reserved path lands here when a segment is longer than a route parameter may be
+    // (fastify then skips the real route): answer what fastify itself would, not a 404.
+    if (RESERVED.test(pathname)) {
+      if (pathname.split('/').some((segment) => segment.length > (app.initialConfig.maxParamLength ?? 100))) {
+        throw new AppError('URI_TOO_LONG', 'a path segment of this URL is too long', [], 414);
+      }
+      throw notFound('route');
+    }
     if (!index) {
       return reply
         .status(404)
@@ -60,7 +67,7 @@ export async function webAppRoutes(app: FastifyInstance, opts: { assets: WebAsse
     const asset = byPath.get(pathname === '/' ? '/index.html' : pathname);
     if (asset) return send(request, reply, asset, pathname.startsWith('/assets/'));
     if (APP_ROUTES.test(pathname)) return send(request, reply, index, false);
-    throw notFound(`route GET ${pathname}`);
+    throw notFound('route');
   });
 }
 
