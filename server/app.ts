@@ -16,6 +16,7 @@ import { healthRoutes, type ReadinessProbe } from './routes/health.js';
 import { authRoutes } from './routes/auth.js';
 import { pairingRoutes } from './routes/pairing.js';
 import { pairPageRoutes } from './routes/pair-page.js';
+import { memberPasswordRoutes, ownPasswordRoutes } from './routes/passwords.js';
 import { familyRoutes } from './routes/family.js';
 import { familyDeviceRoutes } from './routes/family-devices.js';
 import { familyInviteRoutes } from './routes/family-invites.js';
@@ -87,10 +88,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => authRoutes(scope, routeDeps));
   await app.register(async (scope) => pairingRoutes(scope, routeDeps));
   await app.register(pairPageRoutes);
+  await app.register(async (scope) => ownPasswordRoutes(scope, routeDeps));
   registerFamilyRoutes(app, [
     familyRoutes(routeDeps),
     familyDeviceRoutes(routeDeps),
     familyInviteRoutes(routeDeps),
+    memberPasswordRoutes(routeDeps),
     ...(deps.familyRouteModules ?? []),
   ]);
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -28,6 +28,8 @@ export const MANAGE: Matrix = { owner: 'Y YYYYY', admin: 'Y NYYYY', adult: 'N NN
 export const REVOKE: Matrix = { owner: 'Y YYYYY', admin: 'Y NYYYY', adult: 'Y NNNNN', child: 'Y NNNNN', guest: 'Y NNNNN' };
 export const PAIR: Matrix = { owner: 'Y YYYYY', admin: 'Y NYYYY', adult: 'Y NNNNN', child: 'Y NNNNN', guest: 'N NNNNN' };
 export const RESET: Matrix = { owner: 'Y YYYYY', admin: 'Y NNYYY', adult: 'N NNNNN', child: 'N NNNNN', guest: 'N NNNNN' };
+/** Invites target no member: owners and admins only, whatever the "target". */
+export const MANAGE_INVITES: Matrix = { owner: 'Y YYYYY', admin: 'Y YYYYY', adult: 'N NNNNN', child: 'N NNNNN', guest: 'N NNNNN' };
 export const SELF_ONLY: Matrix = { owner: 'Y NNNNN', admin: 'Y NNNNN', adult: 'Y NNNNN', child: 'Y NNNNN', guest: 'Y NNNNN' };
 
 /** What a member-targeted request gets: the acting member, the target, and helpers. */
@@ -37,6 +39,8 @@ export interface Cell {
   target: { id: string; role: Role; deviceId: string };
   /** A fresh pending pairing user code. */
   userCode(): string;
+  /** A fresh open invite of the family. */
+  inviteId(): string;
 }
 
 /** Path params default to :familyId, :memberId = target, :deviceId = target's device. */
@@ -70,6 +74,7 @@ export const ROUTES: Record<string, Rule> = {
   'POST /v1/auth/refresh': open(),
   'POST /v1/auth/logout': signedIn(),
   'GET /v1/me': signedIn(),
+  'POST /v1/me/password': signedIn(),
   'GET /v1/me/devices': signedIn(),
   'DELETE /v1/me/devices/:deviceId': signedIn(),
   'POST /v1/invites/accept': open(),
@@ -87,6 +92,7 @@ export const ROUTES: Record<string, Rule> = {
   [`GET ${F}/members/:memberId`]: family('guest'),
   [`PATCH ${F}/members/:memberId`]: onMember(MANAGE, (c) => ({ body: { role: demote(c) } })),
   [`DELETE ${F}/members/:memberId`]: onMember(MANAGE),
+  [`PUT ${F}/members/:memberId/password`]: onMember(RESET, () => ({ body: { password: 'a long new password' } })),
   [`POST ${F}/members/:memberId/pairing-tokens`]: onMember(PAIR),
   [`GET ${F}/devices`]: family('guest'),
   [`DELETE ${F}/devices/:deviceId`]: onMember(REVOKE),
@@ -106,5 +112,7 @@ export const ADMIN_OPS: Record<string, OpRule> = {
   'device.revoke': { matrix: REVOKE, args: (c) => ({ familyId: c.familyId, deviceId: c.target.deviceId }) },
   'member.role': { matrix: MANAGE, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, role: demote(c) }) },
   'member.remove': { matrix: MANAGE, args: (c) => ({ familyId: c.familyId, memberId: c.target.id }) },
+  'member.password': { matrix: RESET, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, password: 'a long new password', revokeSessions: true }) },
+  'invite.revoke': { matrix: MANAGE_INVITES, args: (c) => ({ familyId: c.familyId, inviteId: c.inviteId() }) },
   'pair.approve': { matrix: PAIR, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, userCode: c.userCode(), approve: true }) },
 };

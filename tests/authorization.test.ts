@@ -5,6 +5,7 @@ import { addMember } from '../server/identity/members.js';
 import { createFamily } from '../server/identity/families.js';
 import { createDeviceSession } from '../server/identity/sessions.js';
 import { startPairing } from '../server/identity/pairing.js';
+import { createInvite } from '../server/identity/invites.js';
 import { CLI_ACTOR, type Actor } from '../server/identity/context.js';
 import { ADMIN_OP_NAMES, runAdminOp } from '../server/admin-ops.js';
 import { AppError } from '../server/errors.js';
@@ -45,7 +46,7 @@ describe('authorization table', () => {
   /** A fresh device-only member with one device and an access token. */
   async function freshMember(role: Role) {
     const ctx = t.server.identity;
-    const m = await addMember(ctx, familyId, { displayName: `${role} ${++n}`, role }, CLI_ACTOR);
+    const m = await addMember(ctx, familyId, { username: `u${++n}`, displayName: `${role} ${n}`, role }, CLI_ACTOR);
     const s = await createDeviceSession(ctx, { id: m.id, familyId, role }, `${role}'s phone`, 'paired', CLI_ACTOR);
     return { id: m.id, role, deviceId: s.deviceId, token: s.accessToken };
   }
@@ -58,6 +59,7 @@ describe('authorization table', () => {
       actor,
       target: targetMember,
       userCode: () => startPairing(t.server.identity, 'new tablet', 'http://x/pair').userCode,
+      inviteId: () => createInvite(t.server.identity, familyId, { role: 'guest', ttlHours: 1 }, CLI_ACTOR).id,
     };
     return { actor, cell };
   }
@@ -168,7 +170,7 @@ describe('authorization table', () => {
           const want = role === 'cli' ? 'Y' : expected(rule.matrix, role, target);
           let got: string;
           try {
-            runAdminOp(ctx, op, rule.args(cell), as);
+            await runAdminOp(ctx, op, rule.args(cell), as);
             got = 'Y';
           } catch (err) {
             got = err instanceof AppError && err.code === 'FORBIDDEN' ? 'N' : String(err);
