@@ -162,7 +162,8 @@ async function bundle(commit) {
     logLevel: 'warning',
     metafile: true,
   };
-  const main = await build({ ...common, entryPoints: [path.join(root, 'cli', 'main.ts')], outfile: path.join(outDir, 'hearth-main.mjs') });
+  const { webAssetsPlugin } = await import('./web-assets-plugin.mjs');
+  const main = await build({ ...common, plugins: [webAssetsPlugin(root, { required: true })], entryPoints: [path.join(root, 'cli', 'main.ts')], outfile: path.join(outDir, 'hearth-main.mjs') });
   await build({ ...common, entryPoints: [path.join(packaging, 'sea-entry.ts')], outfile: path.join(outDir, 'hearth.mjs') });
   fs.writeFileSync(path.join(outDir, 'meta.json'), JSON.stringify(main.metafile));
   log(`bundle ${mb(fs.statSync(path.join(outDir, 'hearth-main.mjs')).size)} in ${seconds(t0)} s`);
@@ -232,6 +233,8 @@ const tAll = performance.now();
 ensureToolchain();
 const commit = gitCommit();
 log(`commit ${commit}`);
+// The web app is embedded in the bundle (scripts/web-assets-plugin.mjs): build it fresh.
+run(process.execPath, [path.join(root, 'scripts', 'build-web.mjs')]);
 const bundleDir = await bundle(commit);
 const home = path.join(work, 'home');
 fs.mkdirSync(home, { recursive: true });

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { webAssetsPlugin } from './web-assets-plugin.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -38,6 +39,8 @@ await build({
   keepNames: true,
   logLevel: 'warning',
   allowOverwrite: true,
+  // The web app (dist/web, built just before by scripts/build-web.mjs) rides inside the bundle.
+  plugins: [webAssetsPlugin(root)],
 });
 
 // A single non-ASCII character makes V8 hold the whole 4 MB source as a two-byte

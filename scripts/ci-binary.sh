@@ -136,6 +136,10 @@ rm -rf "$data/cache" # a cold start includes copying the native addons out of th
 start_server cold
 note "x64 cold start to /ready: ${ready_ms} ms (includes extracting native addons)"
 curl -fsS "$server_url/ready" | grep -q '"ready"' || fail "/ready body"
+# The web app is embedded: / serves it with its policy, and a hashed asset loads.
+curl -fsS "$server_url/" | grep -q '<div id="app">' || fail "/ does not serve the embedded web app"
+asset=$(curl -fsS "$server_url/" | sed -n 's/.*src="\(\/assets\/[^"]*\.js\)".*/\1/p' | head -n 1)
+curl -fsS -o /dev/null "$server_url$asset" || fail "web app asset $asset missing from the binary"
 sleep 2
 note "x64 idle RSS after a cold start: $(awk '/^VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$server_pid/status")"
 

@@ -21,6 +21,10 @@ import { familyRoutes } from './routes/family.js';
 import { familyDeviceRoutes } from './routes/family-devices.js';
 import { familyInviteRoutes } from './routes/family-invites.js';
 import type { RouteDeps } from './routes/route-deps.js';
+import { setupRoutes } from './routes/setup.js';
+import { webAppRoutes } from './routes/web-app.js';
+import type { SetupGate } from './identity/setup.js';
+import type { WebAsset } from './web-assets.js';
 import { versionInfo } from './version-info.js';
 
 export interface AppDeps {
@@ -30,6 +34,9 @@ export interface AppDeps {
   ready: ReadinessProbe;
   /** Family-scoped route modules contributed by other capabilities (documents, media, ...). */
   familyRouteModules?: FastifyPluginAsync[];
+  /** First-run setup link state; the web app's built files (null: API only). */
+  setup: SetupGate;
+  webAssets: WebAsset[] | null;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -96,6 +103,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     memberPasswordRoutes(routeDeps),
     ...(deps.familyRouteModules ?? []),
   ]);
+  await app.register(async (scope) => setupRoutes(scope, { ...routeDeps, setup: deps.setup }));
+  await app.register(webAppRoutes, { assets: deps.webAssets });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

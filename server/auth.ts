@@ -20,7 +20,7 @@ export function bearerToken(header: string | string[] | undefined): string | nul
 export function installAuth(app: FastifyInstance, authenticate: Authenticate): void {
   app.decorateRequest('principal', null);
   app.decorate('requirePrincipal', async (request: FastifyRequest) => {
-    const token = bearerToken(request.headers.authorization);
+    const token = bearerToken(request.headers.authorization) ?? queryToken(request);
     const principal = token ? await authenticate(token) : null;
     if (!principal) throw unauthorized();
     request.principal = principal;
@@ -31,6 +31,20 @@ declare module 'fastify' {
   interface FastifyInstance {
     requirePrincipal(request: FastifyRequest): Promise<void>;
   }
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** GET routes whose bytes browsers load with <img src>: the access token may ride in `?token=`. */
+    acceptQueryToken?: boolean;
+  }
+}
+
+/** Only on routes that opt in, only for reads: a token in a URL never authorises a change. */
+function queryToken(request: FastifyRequest): string | null {
+  if (!request.routeOptions.config?.acceptQueryToken || (request.method !== 'GET' && request.method !== 'HEAD')) return null;
+  const value = (request.query as Record<string, unknown> | undefined)?.token;
+  return typeof value === 'string' && value.length > 0 && value.length < 4096 ? value : null;
 }
 
 /** For handlers behind requirePrincipal: the principal is there. */

@@ -24,6 +24,12 @@ export const SETTINGS = {
   loginAttemptsPerMinute: { env: 'HEARTH_LOGIN_RATE', flag: 'login-rate', doc: 'login/pairing attempts per IP per minute' },
   trustProxy: { env: 'HEARTH_TRUST_PROXY', flag: 'trust-proxy', doc: 'trust X-Forwarded-For (behind a reverse proxy)' },
   adminSocket: { env: 'HEARTH_ADMIN_SOCKET', flag: 'admin-socket', doc: 'serve the local admin socket for the CLI (true|false)' },
+  mediaMaxFileBytes: { env: 'HEARTH_MEDIA_MAX_FILE_BYTES', flag: 'media-max-file-bytes', doc: 'largest single upload, bytes (413 above it)' },
+  familyQuotaBytes: { env: 'HEARTH_FAMILY_QUOTA_BYTES', flag: 'family-quota-bytes', doc: 'bytes one family may store, media plus documents (507 above it)' },
+  mediaUploadsPerDevice: { env: 'HEARTH_MEDIA_UPLOADS_PER_DEVICE', flag: 'media-uploads-per-device', doc: 'uploads one device may run at once (429 above it)' },
+  mediaDeriveConcurrency: { env: 'HEARTH_MEDIA_DERIVE_CONCURRENCY', flag: 'media-derive-concurrency', doc: 'thumbnails generated at the same time' },
+  mediaMaxPixels: { env: 'HEARTH_MEDIA_MAX_PIXELS', flag: 'media-max-pixels', doc: 'larger images get no thumbnail (decompression bombs)' },
+  mediaGcGraceHours: { env: 'HEARTH_MEDIA_GC_GRACE_HOURS', flag: 'media-gc-grace-hours', doc: 'deleted media bytes stay this long before GC removes them' },
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -48,6 +54,12 @@ export const ConfigSchema = Type.Object({
   loginAttemptsPerMinute: Type.Integer({ minimum: 1, maximum: 10_000 }),
   trustProxy: Type.Boolean(),
   adminSocket: Type.Boolean(),
+  mediaMaxFileBytes: Type.Integer({ minimum: 1 }),
+  familyQuotaBytes: Type.Integer({ minimum: 1 }),
+  mediaUploadsPerDevice: Type.Integer({ minimum: 1, maximum: 64 }),
+  mediaDeriveConcurrency: Type.Integer({ minimum: 1, maximum: 8 }),
+  mediaMaxPixels: Type.Integer({ minimum: 1 }),
+  mediaGcGraceHours: Type.Integer({ minimum: 0, maximum: 24 * 365 }),
 });
 
 export type Config = Static<typeof ConfigSchema> & {
@@ -68,6 +80,12 @@ export const DEFAULTS: Omit<Config, 'sync'> = {
   loginAttemptsPerMinute: 10,
   trustProxy: false,
   adminSocket: true,
+  mediaMaxFileBytes: 4 * 1024 ** 3,
+  familyQuotaBytes: 200 * 1024 ** 3,
+  mediaUploadsPerDevice: 4,
+  mediaDeriveConcurrency: 1,
+  mediaMaxPixels: 100_000_000,
+  mediaGcGraceHours: 24,
 };
 
 export class ConfigError extends Error {}

@@ -26,6 +26,8 @@ export type AuditAction =
   | 'invite.create'
   | 'invite.accept'
   | 'invite.revoke'
+  | 'media.upload'
+  | 'media.delete'
   | 'pairing.token.create'
   | 'doc.access.set'
   | 'doc.access.clear'

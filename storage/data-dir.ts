@@ -6,6 +6,8 @@ export interface DataDirLayout {
   root: string;
   database: string;
   media: string;
+  /** Uploads in flight: same file system as media/ so the final rename is atomic; outside media/ so backups skip it. */
+  mediaTmp: string;
   backups: string;
   keys: string;
   adminSocket: string;
@@ -19,6 +21,7 @@ export function dataDirLayout(root: string): DataDirLayout {
     root: abs,
     database: path.join(abs, 'hearth.db'),
     media: path.join(abs, 'media'),
+    mediaTmp: path.join(abs, 'tmp', 'media'),
     backups: path.join(abs, 'backups'),
     keys: path.join(abs, 'keys'),
     adminSocket: path.join(abs, 'admin.sock'),
@@ -35,7 +38,7 @@ export function ensureDataDir(root: string): DataDirLayout {
   fs.mkdirSync(layout.root, { recursive: true, mode: 0o700 });
   // An existing dir keeps its mode through mkdir: tighten it (doctor fails a looser one).
   tightenMode(layout.root, 0o700);
-  for (const dir of [layout.media, layout.backups, layout.keys]) {
+  for (const dir of [layout.media, layout.mediaTmp, layout.backups, layout.keys]) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
   return layout;

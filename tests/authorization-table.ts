@@ -70,6 +70,9 @@ export const ROUTES: Record<string, Rule> = {
   'GET /health': open(),
   'GET /ready': open(),
   'GET /v1/openapi.json': open(),
+  'GET /v1/setup': open(),
+  'POST /v1/setup': open(),
+  'GET /*': open(),
   'POST /v1/auth/login': open(),
   'POST /v1/auth/refresh': open(),
   'POST /v1/auth/logout': signedIn(),
@@ -106,6 +109,15 @@ export const ROUTES: Record<string, Rule> = {
   [`GET ${F}/doc-access`]: family('admin'),
   [`PUT ${F}/doc-access`]: family('admin'),
   [`DELETE ${F}/doc-access`]: family('admin'),
+  // Media: guests read, children upload; deleting someone else's needs admin (checked in tests/media-upload.test.ts).
+  [`POST ${F}/media`]: family('child'),
+  [`POST ${F}/media/check`]: family('child'),
+  [`GET ${F}/media`]: family('guest'),
+  [`GET ${F}/media/:mediaId`]: family('guest'),
+  [`GET ${F}/media/:mediaId/thumb`]: family('guest'),
+  [`GET ${F}/media/:mediaId/preview`]: family('guest'),
+  [`GET ${F}/media/:mediaId/info`]: family('guest'),
+  [`DELETE ${F}/media/:mediaId`]: family('child'),
 };
 
 export const ADMIN_OPS: Record<string, OpRule> = {

@@ -13,6 +13,9 @@ describe('hearth doctor', () => {
     const names = report.checks.map((c) => c.name);
     expect(names).toEqual(expect.arrayContaining(['database', 'better-sqlite3', 'sharp', 'libsodium']));
     expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    const formats = report.checks.find((c) => c.name === 'image formats') as { message: string } | undefined;
+    expect(formats?.message).toMatch(/thumbnails for jpeg, png, webp, gif/);
+    expect(formats?.message).toMatch(/avif \(AV1\)/);
   });
 
   it('fails with a non-zero exit when the database is corrupt', async () => {

@@ -74,6 +74,7 @@ describe('tenancy and request handling over every family-scoped route', () => {
   let a: Family;
   let b: Family;
   let inviteId: string;
+  let mediaId: string;
   let routes: FamilyRoute[];
 
   beforeAll(async () => {
@@ -83,6 +84,13 @@ describe('tenancy and request handling over every family-scoped route', () => {
     const inv = await api(t.url, 'POST', `/v1/families/${a.familyId}/invites`, { token: a.members.owner!.token, body: { role: 'guest' } });
     expect(inv.status).toBe(201);
     inviteId = inv.body.id;
+    const up = await fetch(`${t.url}/v1/families/${a.familyId}/media`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${a.members.owner!.token}`, 'content-type': 'application/octet-stream', 'x-hearth-filename': 'a.txt' },
+      body: Buffer.from('family A only'),
+    });
+    expect(up.status).toBe(201);
+    mediaId = ((await up.json()) as { id: string }).id;
     routes = t.server.app.familyRoutes;
   });
   afterAll(() => t.close());
@@ -94,6 +102,7 @@ describe('tenancy and request handling over every family-scoped route', () => {
       memberId: a.members.guest!.id,
       deviceId: a.members.guest!.deviceId,
       inviteId,
+      mediaId,
     };
     return route.url
       .replace(/:(\w+)/g, (_m, name: string) => ids[name] ?? 'zz_0000000000000000')
@@ -120,6 +129,7 @@ describe('tenancy and request handling over every family-scoped route', () => {
       devices: db.prepare('SELECT id, revoked_at FROM devices WHERE family_id = ? ORDER BY id').all(a.familyId),
       invites: db.prepare('SELECT * FROM invites WHERE family_id = ? ORDER BY id').all(a.familyId),
       pairingTokens: db.prepare('SELECT count(*) n FROM pairing_tokens WHERE family_id = ?').get(a.familyId),
+      media: db.prepare('SELECT * FROM media WHERE family_id = ? ORDER BY id').all(a.familyId),
     };
   }
 
@@ -139,6 +149,14 @@ describe('tenancy and request handling over every family-scoped route', () => {
       'POST /v1/families/:familyId/invites',
       'DELETE /v1/families/:familyId/invites/:inviteId',
       'GET /v1/families/:familyId/audit',
+      'POST /v1/families/:familyId/media',
+      'POST /v1/families/:familyId/media/check',
+      'GET /v1/families/:familyId/media',
+      'GET /v1/families/:familyId/media/:mediaId',
+      'GET /v1/families/:familyId/media/:mediaId/thumb',
+      'GET /v1/families/:familyId/media/:mediaId/preview',
+      'GET /v1/families/:familyId/media/:mediaId/info',
+      'DELETE /v1/families/:familyId/media/:mediaId',
     ]) {
       expect(names).toContain(expected);
     }

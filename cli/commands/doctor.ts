@@ -186,6 +186,18 @@ async function checkSharp(): Promise<CheckResult> {
   }
 }
 
+async function checkImageFormats(): Promise<CheckResult> {
+  const name = 'image formats';
+  try {
+    const { decodableFormats } = await import('../../media/derive.js');
+    const { decodes, missing } = await decodableFormats();
+    const text = `thumbnails for ${decodes.join(', ')}${missing.length ? `; not in this build: ${missing.join(', ')} (stored, shown without preview)` : ''}`;
+    return decodes.includes('jpeg') ? ok(name, text) : fail(name, text);
+  } catch (err) {
+    return fail(name, `cannot list formats: ${errText(err)}`);
+  }
+}
+
 async function checkSodium(): Promise<CheckResult> {
   const name = 'libsodium';
   try {
@@ -246,6 +258,7 @@ export async function runDoctor(dataDir: string): Promise<CheckResult[]> {
   results.push(await checkSqliteAddon());
   if (results.at(-1)!.status !== 'fail') results.push(...checkDatabase(root));
   results.push(await checkSharp());
+  results.push(await checkImageFormats());
   results.push(await checkSodium());
   results.push(checkClock(root));
   const cache = checkNativeCache();

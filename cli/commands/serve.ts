@@ -44,6 +44,11 @@ refuse to run while this server is up.`,
       });
       const server = await startServer(config);
       printLine(`hearth listening on ${server.url}`);
+      // Printed, never logged: the link is a one-time secret for whoever runs the server.
+      if (server.setupUrl) {
+        printLine(`setup: ${server.setupUrl}`);
+        printLine('  open it in a browser within 30 minutes to create the family and its owner (works once)');
+      }
       const stop = (signal: string) => {
         server.logger.info({ signal }, 'signal received');
         const force = setTimeout(() => process.exit(1), 15_000);

@@ -1,0 +1,320 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, addTestMember, ensureWebBuilt, startTestServer, type TestServer } from './helpers/hearth.js';
+
+// The family's web app in headless Chromium (Debian's package, as tests/sync-browser.test.ts
+// launches it) against the real server: setup, sign-in, pairing, offline edits that
+// converge, a guest who cannot edit. HEARTH_SCREENSHOTS=1 also refreshes docs/screenshots/.
+
+const CHROMIUM = [process.env.HEARTH_TEST_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+  (p): p is string => !!p && fs.existsSync(p),
+);
+const REQUIRED = process.env.CI === 'true';
+const SHOTS = process.env.HEARTH_SCREENSHOTS === '1' ? path.resolve(import.meta.dirname, '../docs/screenshots') : null;
+const PHONE = { width: 390, height: 844 };
+
+describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
+  let t: TestServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  let owner: Page;
+  let familyId: string;
+  let listUrl: string;
+
+  const newPage = async (): Promise<Page> => {
+    const ctx = await browser.newContext({ viewport: PHONE });
+    contexts.push(ctx);
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(10_000);
+    return page;
+  };
+  /** Every main screen passes through here: each form control must have a label, each image an alt. */
+  const shot = async (page: Page, name: string) => {
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLInputElement>('input, select, textarea, button')]
+        .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent!.trim())))
+        .map((el) => el.outerHTML.slice(0, 80))
+        .concat([...document.querySelectorAll('img:not([alt])')].map((el) => el.outerHTML.slice(0, 80))),
+    );
+    expect(unlabelled, `${name}: controls without a label`).toEqual([]);
+    if (!SHOTS) return;
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  };
+  const items = (page: Page) => page.locator('ul[aria-label="Items"] .item-text').allTextContents();
+  const signIn = async (page: Page, username: string) => {
+    await page.goto(`${t.url}/signin`);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: /^Hello/ }).waitFor();
+  };
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    t = await startTestServer();
+    if (!CHROMIUM) throw new Error('CI=true but no Chromium found (/usr/bin/chromium); .ci/run installs it');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('first run: the setup link creates the family and signs the owner in; first render is under 1 s', async () => {
+    owner = await newPage();
+    expect(t.server.setupUrl).toBeTruthy();
+    await owner.goto(t.server.setupUrl!);
+    await owner.getByLabel('Family name').fill('The Smiths');
+    await owner.getByLabel('Your username').fill('ann');
+    await owner.getByLabel('Password').fill(PASSWORD);
+    await shot(owner, 'setup');
+    await owner.getByRole('button', { name: 'Create family' }).click();
+    await owner.getByRole('heading', { name: 'Hello, ann' }).waitFor();
+    // The token left the address bar.
+    expect(owner.url()).toBe(`${t.url}/`);
+    familyId = (await owner.evaluate(() => JSON.parse(localStorage.getItem('hearth.session')!).familyId)) as string;
+    expect(familyId).toMatch(/^fam_/);
+    await shot(owner, 'home');
+
+    // A fresh load of the app: time from navigation start to the first rendered screen.
+    await owner.reload();
+    await owner.getByRole('heading', { name: 'Hello, ann' }).waitFor();
+    const rendered = (await owner.evaluate(() => performance.getEntriesByName('hearth:rendered')[0]!.startTime)) as number;
+    console.log(`web app first render: ${rendered.toFixed(0)} ms`);
+    expect(rendered).toBeLessThan(1000);
+
+    // The link is dead now.
+    const late = await newPage();
+    await late.goto(t.server.setupUrl!);
+    await late.getByRole('heading', { name: 'hearth is set up' }).waitFor();
+  });
+
+  it('signs in with a password, and refuses a wrong one', async () => {
+    await addTestMember(t, familyId, 'bob', 'adult');
+    const page = await newPage();
+    await page.goto(`${t.url}/`);
+    await page.getByRole('heading', { name: 'Sign in to hearth' }).waitFor();
+    await shot(page, 'signin');
+    await page.getByLabel('Username').fill('bob');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Hello, bob' }).waitFor();
+  });
+
+  let paired: Page;
+  it('pairs a second browser by code, approved from the first', async () => {
+    paired = await newPage();
+    await paired.goto(`${t.url}/pair-browser`);
+    await paired.getByLabel('Name of this device').fill('Kitchen tablet');
+    await paired.getByRole('button', { name: 'Show a pairing code' }).click();
+    const code = (await paired.getByTestId('user-code').textContent())!.trim();
+    expect(code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
+    await paired.getByRole('img', { name: /QR code/ }).waitFor();
+    await shot(paired, 'pair-code');
+
+    await owner.goto(`${t.url}/pair?code=${code}`);
+    await owner.getByRole('button', { name: 'Continue' }).click();
+    await owner.getByRole('button', { name: 'Approve Kitchen tablet' }).click();
+    await owner.getByText('Kitchen tablet is paired.').waitFor();
+
+    // The new browser polls at the server's interval (5 s) and signs in as ann.
+    await paired.getByRole('heading', { name: 'Hello, ann' }).waitFor({ timeout: 20_000 });
+    await owner.goto(`${t.url}/admin`);
+    await owner.getByText('Kitchen tablet').first().waitFor();
+    await shot(owner, 'admin');
+  }, 40_000);
+
+  it('two browsers edit one list; one goes offline, edits, comes back, and both converge', async () => {
+    await owner.goto(`${t.url}/lists`);
+    await owner.getByLabel('Name').fill('Shopping');
+    await owner.getByRole('button', { name: 'Add', exact: true }).click();
+    await owner.getByRole('heading', { name: 'Shopping' }).waitFor();
+    listUrl = owner.url();
+    expect(listUrl).toMatch(/\/lists\/[a-z0-9]+$/);
+    await owner.getByLabel('New item').fill('milk');
+    await owner.getByRole('button', { name: 'Add', exact: true }).click();
+
+    await paired.goto(listUrl);
+    await paired.getByRole('heading', { name: 'Shopping' }).waitFor();
+    await expect.poll(() => items(paired)).toEqual(['milk']);
+    // Presence: each sees the other.
+    await owner.getByText(/also here: ann/).waitFor();
+
+    await paired.context().setOffline(true);
+    await paired.getByText(/Offline: changes are kept/).waitFor();
+    await paired.getByLabel('New item').fill('eggs (added offline)');
+    await paired.getByRole('button', { name: 'Add', exact: true }).click();
+    await owner.getByLabel('New item').fill('bread');
+    await owner.getByRole('button', { name: 'Add', exact: true }).click();
+    await expect.poll(() => items(paired)).toEqual(['milk', 'eggs (added offline)']);
+    expect(await items(owner)).toEqual(['milk', 'bread']);
+
+    await paired.context().setOffline(false);
+    await expect.poll(() => items(owner), { timeout: 15_000 }).toHaveLength(3);
+    await expect.poll(() => items(paired), { timeout: 15_000 }).toEqual(await items(owner));
+    expect([...(await items(owner))].sort()).toEqual(['bread', 'eggs (added offline)', 'milk']);
+
+    // The offline edit reached the server's disk: a reload with a cleared local copy shows it.
+    await owner.getByRole('checkbox', { name: 'milk' }).check();
+    await expect.poll(() => paired.getByRole('checkbox', { name: 'milk' }).isChecked()).toBe(true);
+    await shot(owner, 'list');
+  }, 60_000);
+
+  it('a guest sees the list and cannot edit it', async () => {
+    await addTestMember(t, familyId, 'gus', 'guest');
+    const guest = await newPage();
+    await signIn(guest, 'gus');
+    await guest.goto(listUrl);
+    await expect.poll(() => items(guest)).toHaveLength(3);
+    await guest.getByText('You are a guest').waitFor();
+    expect(await guest.getByLabel('New item').count()).toBe(0);
+    expect(await guest.getByRole('checkbox', { name: 'bread' }).isDisabled()).toBe(true);
+    // Even a write forced past the UI is dropped by the server: nothing changes for the owner.
+    await guest.evaluate(() => {
+      const box = document.querySelector<HTMLInputElement>('input[type=checkbox]:not(:checked)')!;
+      box.disabled = false;
+      box.click();
+    });
+    await owner.getByLabel('New item').fill('after the guest');
+    await owner.getByRole('button', { name: 'Add', exact: true }).click();
+    await expect.poll(() => items(guest)).toHaveLength(4);
+    expect(await owner.getByRole('checkbox', { checked: true }).count()).toBe(1);
+  }, 40_000);
+
+  it('a note edited in two browsers at once converges; the inbox shows what the server wrote', async () => {
+    await owner.goto(`${t.url}/notes`);
+    await owner.getByLabel('Name').fill('Holiday');
+    await owner.getByRole('button', { name: 'Add', exact: true }).click();
+    await owner.getByRole('heading', { name: 'Holiday' }).waitFor();
+    await paired.goto(owner.url());
+    const a = owner.getByLabel('Note text');
+    const b = paired.getByLabel('Note text');
+    await a.fill('Pack the tent.');
+    await expect.poll(() => b.inputValue()).toBe('Pack the tent.');
+    await b.press('End');
+    await b.pressSequentially(' And the stove.');
+    await a.press('Home');
+    await a.pressSequentially('TODO: ');
+    await expect.poll(() => a.inputValue(), { timeout: 10_000 }).toBe('TODO: Pack the tent. And the stove.');
+    await expect.poll(() => b.inputValue(), { timeout: 10_000 }).toBe('TODO: Pack the tent. And the stove.');
+
+    const me = (await owner.evaluate(() => JSON.parse(localStorage.getItem('hearth.session')!).memberId)) as string;
+    await t.server.sync.service.docs.transact(familyId, `inbox/${me}`, (doc) =>
+      doc.getArray('notifications').push([{ id: 'n1', kind: 'reminder', title: 'Bins out', body: 'Tonight at 19:30', createdAt: new Date().toISOString() }]),
+    );
+    await owner.goto(`${t.url}/inbox`);
+    await owner.getByText('Tonight at 19:30').waitFor();
+    await shot(owner, 'inbox');
+  }, 40_000);
+
+  it('screens whose server part is missing say so instead of breaking', async () => {
+    for (const [route, text, heading] of [
+      ['/photos', 'Photos: not available on this server', 'Photos'],
+      ['/vault', 'The vault: not available on this server', 'Vault'],
+      ['/search', 'Search: not available on this server', 'Search'],
+    ] as const) {
+      await owner.goto(`${t.url}${route}`);
+      // Either the capability is on this server (its screen renders) or it says it is not.
+      await owner.getByText(text).or(owner.getByRole('heading', { level: 1, name: heading, exact: true })).waitFor();
+      await owner.getByRole('navigation').waitFor();
+    }
+    await owner.goto(`${t.url}/reminders`);
+    await owner.getByLabel('What').fill('Bins out');
+    await owner.getByLabel('When').fill('2030-01-07T19:30');
+    await owner.getByRole('button', { name: 'Add reminder' }).click();
+    await owner.getByText('Bins out').waitFor();
+    await shot(owner, 'reminders');
+    // Edit, then mark done: the same entry changes, no second one appears.
+    await owner.getByRole('button', { name: 'Edit Bins out' }).click();
+    await owner.getByLabel('What').fill('Bins and recycling out');
+    await owner.getByLabel('Repeat').selectOption('weekly');
+    await owner.getByRole('button', { name: 'Save', exact: true }).click();
+    await owner.getByRole('checkbox', { name: /Bins and recycling out/ }).check();
+    const stored = await t.server.sync.service.docs.read(familyId, "reminders", (doc) => [...doc.getMap("reminders").values()]);
+    await expect
+      .poll(() => t.server.sync.service.docs.read(familyId, 'reminders', (doc) => [...doc.getMap('reminders').values()]))
+      .toEqual([expect.objectContaining({ title: 'Bins and recycling out', recipients: 'family', repeat: 'weekly', done: true })]);
+    const [reminder] = (await t.server.sync.service.docs.read(familyId, 'reminders', (doc) => [...doc.getMap('reminders').values()])) as Array<{ dueAt: string }>;
+    // ISO 8601 with the browser's offset, as the reminders job expects.
+    expect(reminder!.dueAt).toMatch(/^2030-01-07T19:30:00[+-]\d\d:\d\d$/);
+  }, 40_000);
+
+  it('admin: an invite with a QR that a new browser joins with; revoking a device signs it out', async () => {
+    await owner.goto(`${t.url}/admin`);
+    await owner.getByLabel('Invite as').selectOption('child');
+    await owner.getByRole('button', { name: 'Create invite' }).click();
+    await owner.getByRole('img', { name: 'QR code of the invite link' }).waitFor();
+    const link = (await owner.locator('.invite code').textContent())!;
+    expect(link).toMatch(new RegExp(`^${t.url}/join#`));
+    const kid = await newPage();
+    await kid.goto(link);
+    await kid.getByLabel('Choose a username').fill('kim');
+    await kid.getByRole('button', { name: 'Join' }).click();
+    await kid.getByRole('heading', { name: 'Hello, kim' }).waitFor();
+
+    await owner.reload();
+    await owner.getByRole('button', { name: 'Revoke Kitchen tablet' }).click();
+    await owner.getByText(/Kitchen tablet · paired · revoked/).waitFor();
+    // The revoked browser's next call fails its refresh and lands on sign-in.
+    await paired.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem('hearth.session')!);
+      localStorage.setItem('hearth.session', JSON.stringify({ ...s, expiresAt: 0 }));
+    });
+    await paired.goto(`${t.url}/admin`);
+    await paired.getByRole('heading', { name: 'Sign in to hearth' }).waitFor();
+    // Signed out: the browser's copies of the family's documents are gone.
+    await expect
+      .poll(() => paired.evaluate(async () => (await indexedDB.databases()).filter((d) => d.name!.startsWith('hearth:')).length))
+      .toBe(0);
+  }, 40_000);
+
+  it('works offline once loaded: the service worker serves the app and the list from IndexedDB', async () => {
+    await owner.goto(`${t.url}/`);
+    await owner.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await owner.reload();
+    await owner.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await owner.context().setOffline(true);
+    try {
+      await owner.goto(listUrl);
+      await owner.getByRole('heading', { name: 'Shopping' }).waitFor();
+      await expect.poll(() => items(owner)).toContain('milk');
+      await owner.getByText(/Offline: changes are kept/).waitFor();
+    } finally {
+      await owner.context().setOffline(false);
+    }
+  }, 40_000);
+
+  it('uploads two photos with a progress bar each and shows their thumbnails (when the server has media)', async (ctx) => {
+    const token = (await owner.evaluate(() => JSON.parse(localStorage.getItem('hearth.session')!).accessToken)) as string;
+    const probe = await fetch(`${t.url}/v1/families/${familyId}/media?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    if (probe.status === 404) return ctx.skip();
+    const sharp = (await import('sharp')).default;
+    const png = (r: number, g: number, b: number) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r, g, b } } }).png().toBuffer();
+    await owner.goto(`${t.url}/photos`);
+    await owner.getByLabel('Upload photos and files').setInputFiles([
+      { name: 'red.png', mimeType: 'image/png', buffer: await png(200, 20, 20) },
+      { name: 'blue.png', mimeType: 'image/png', buffer: await png(20, 20, 200) },
+    ]);
+    await owner.getByRole('progressbar', { name: 'Uploading red.png' }).waitFor();
+    await owner.getByRole('progressbar', { name: 'Uploading blue.png' }).waitFor();
+    await expect.poll(() => owner.locator('.uploads li').filter({ hasText: 'done' }).count(), { timeout: 15_000 }).toBe(2);
+    for (const name of ['red.png', 'blue.png']) {
+      await expect
+        .poll(() => owner.getByRole('img', { name, exact: true }).evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), { timeout: 15_000 })
+        .toBe(true);
+    }
+    await owner.getByRole('button', { name: 'Open red.png' }).click();
+    await owner.getByRole('dialog', { name: 'red.png' }).waitFor();
+    await shot(owner, 'photos');
+    await owner.keyboard.press('Escape');
+    await expect.poll(() => owner.getByRole('dialog').count()).toBe(0);
+  }, 40_000);
+});

@@ -1,0 +1,274 @@
+import { useState } from 'preact/hooks';
+import QRCode from 'qrcode';
+import { authed, session } from '../api';
+import { ErrorNote, Link, Unavailable, fmtTime, useLoad } from '../ui';
+import { ApprovePairingScreen } from './auth';
+
+interface Member {
+  id: string;
+  username: string | null;
+  displayName: string;
+  role: string;
+  hasPassword: boolean;
+}
+interface Device {
+  id: string;
+  memberId: string;
+  name: string;
+  kind: string;
+  createdAt: number;
+  lastSeenAt: number | null;
+  revokedAt: number | null;
+}
+interface Invite {
+  id: string;
+  role: string;
+  displayName: string | null;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+const ROLES = ['owner', 'admin', 'adult', 'child', 'guest'];
+const isAdmin = () => ['owner', 'admin'].includes(session()?.role ?? '');
+
+function Members() {
+  const [members, reload] = useLoad(() => authed<Member[]>('GET', 'f/members'));
+  const [error, setError] = useState<unknown>(null);
+  const [username, setUsername] = useState('');
+  const [role, setRole] = useState('adult');
+  const [password, setPassword] = useState('');
+  const act = (p: Promise<unknown>) => p.then(reload, setError);
+  return (
+    <section aria-labelledby="members-h" class="card">
+      <h2 id="members-h">Members and roles</h2>
+      <ErrorNote error={error} />
+      {members.state === 'ok' && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">Sign-in</th>
+            </tr>
+          </thead>
+          <tbody>
+            {members.value.map((m) => (
+              <tr key={m.id}>
+                <td>{m.displayName}</td>
+                <td>
+                  {isAdmin() && m.id !== session()!.memberId ? (
+                    <select aria-label={`Role of ${m.displayName}`} value={m.role} onChange={(e) => act(authed('PATCH', `f/members/${m.id}`, { role: e.currentTarget.value }))}>
+                      {ROLES.map((r) => (
+                        <option key={r} value={r}>
+                          {r}
+                        </option>
+                      ))}
+                    </select>
+                  ) : (
+                    m.role
+                  )}
+                </td>
+                <td>{m.hasPassword ? 'password' : 'device only'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {isAdmin() && (
+        <form
+          aria-label="Add a member"
+          onSubmit={(e) => {
+            e.preventDefault();
+            act(authed('POST', 'f/members', { username, role, ...(password ? { password } : {}) }).then(() => {
+              setUsername('');
+              setPassword('');
+            }));
+          }}
+        >
+          <h3>Add a member</h3>
+          <div class="row wrap">
+            <div class="field">
+              <label for="m-user">Username</label>
+              <input id="m-user" value={username} required onInput={(e) => setUsername(e.currentTarget.value)} />
+            </div>
+            <div class="field">
+              <label for="m-role">Role</label>
+              <select id="m-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+                {ROLES.slice(1).map((r) => (
+                  <option key={r}>{r}</option>
+                ))}
+              </select>
+            </div>
+            <div class="field">
+              <label for="m-pass">Password (optional)</label>
+              <input id="m-pass" type="password" autocomplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+            </div>
+          </div>
+          <button type="submit">Add member</button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function Devices() {
+  const [devices, reload] = useLoad(() => authed<Device[]>('GET', 'f/devices'));
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <section aria-labelledby="devices-h" class="card">
+      <h2 id="devices-h">Devices</h2>
+      <ErrorNote error={error} />
+      {devices.state === 'ok' && (
+        <ul class="list">
+          {devices.value.map((d) => (
+            <li key={d.id}>
+              <span>
+                {d.name} <small>· {d.kind} · {d.revokedAt ? `revoked ${fmtTime(d.revokedAt)}` : d.lastSeenAt ? `seen ${fmtTime(d.lastSeenAt)}` : 'never seen'}{d.id === session()!.deviceId ? ' · this browser' : ''}</small>
+              </span>
+              {!d.revokedAt && d.id !== session()!.deviceId && (
+                <button type="button" class="secondary" onClick={() => authed('DELETE', `f/devices/${d.id}`).then(reload, setError)}>
+                  Revoke {d.name}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <ApprovePairingScreen />
+    </section>
+  );
+}
+
+function Invites() {
+  const [invites, reload] = useLoad(() => authed<Invite[]>('GET', 'f/invites'));
+  const [role, setRole] = useState('adult');
+  const [made, setMade] = useState<{ link: string; qr: string } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const create = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const inv = await authed<{ code: string }>('POST', 'f/invites', { role });
+      const link = `${location.origin}/join#${inv.code}`;
+      setMade({ link, qr: await QRCode.toDataURL(link, { margin: 1, width: 200 }) });
+      reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section aria-labelledby="invites-h" class="card">
+      <h2 id="invites-h">Invites</h2>
+      <ErrorNote error={error} />
+      <form class="row" onSubmit={create} aria-label="New invite">
+        <label for="inv-role">Invite as</label>
+        <select id="inv-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+          {ROLES.slice(1).map((r) => (
+            <option key={r}>{r}</option>
+          ))}
+        </select>
+        <button type="submit">Create invite</button>
+      </form>
+      {made && (
+        <div class="invite">
+          <img src={made.qr} width={200} height={200} alt="QR code of the invite link" />
+          <p>
+            Invite link (works once): <code>{made.link}</code>
+          </p>
+        </div>
+      )}
+      {invites.state === 'ok' && (
+        <ul class="list">
+          {invites.value.map((i) => (
+            <li key={i.id}>
+              <span>
+                {i.role} <small>· {i.usedAt ? 'used' : `expires ${fmtTime(i.expiresAt)}`}</small>
+              </span>
+              {!i.usedAt && (
+                <button type="button" class="secondary" onClick={() => authed('DELETE', `f/invites/${i.id}`).then(reload, setError)}>
+                  Revoke
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function Jobs() {
+  const [jobs] = useLoad(() => authed<{ jobs: Array<Record<string, unknown>> }>('GET', 'f/jobs?limit=50'));
+  if (jobs.state === 'missing') return <Unavailable what="Jobs" />;
+  return (
+    <section aria-labelledby="jobs-h" class="card">
+      <h2 id="jobs-h">Jobs</h2>
+      {jobs.state === 'error' && <ErrorNote error={jobs.error} />}
+      {jobs.state === 'ok' && (
+        <ul class="list">
+          {jobs.value.jobs.map((j, i) => (
+            <li key={String(j.id ?? i)}>
+              <span>
+                {String(j.kind ?? j.name ?? 'job')} <small>· {String(j.status ?? '')}{j.runAt ? ` · ${fmtTime(j.runAt as number)}` : ''}</small>
+              </span>
+            </li>
+          ))}
+          {jobs.value.jobs.length === 0 && <li class="empty">No jobs.</li>}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function Backup() {
+  const [b] = useLoad(() => authed<{ last: { at: string | number; ok: boolean; sizeBytes: number; files: number } | null; nextAt: string | number | null }>('GET', 'f/backup-status'));
+  if (b.state === 'missing') return <Unavailable what="Backups" />;
+  return (
+    <section aria-labelledby="backup-h" class="card">
+      <h2 id="backup-h">Backups</h2>
+      {b.state === 'error' && <ErrorNote error={b.error} />}
+      {b.state === 'ok' && (
+        <p>
+          {b.value.last ? `Last: ${fmtTime(b.value.last.at)} · ${b.value.last.ok ? 'verified' : 'FAILED'} · ${(b.value.last.sizeBytes / 1e6).toFixed(1)} MB, ${b.value.last.files} files` : 'No backup yet.'}
+          {b.value.nextAt ? ` Next: ${fmtTime(b.value.nextAt)}.` : ''}
+        </p>
+      )}
+    </section>
+  );
+}
+
+export function AdminScreen() {
+  if (!isAdmin()) {
+    return (
+      <section>
+        <h1>Family</h1>
+        <Members />
+        <Devices />
+      </section>
+    );
+  }
+  return (
+    <section aria-labelledby="admin-h">
+      <h1 id="admin-h">Family admin</h1>
+      <p>
+        <Link href="/admin">Members</Link> · <a href="#devices-h">Devices</a> · <a href="#invites-h">Invites</a> · <a href="#jobs-h">Jobs</a> · <a href="#backup-h">Backups</a>
+      </p>
+      <Members />
+      <Devices />
+      <Invites />
+      <Jobs />
+      <Backup />
+    </section>
+  );
+}
+
+export function VaultScreen() {
+  const [probe] = useLoad(() => authed<unknown>('GET', 'f/vault/entries'));
+  if (probe.state === 'missing') return <Unavailable what="The vault" />;
+  return (
+    <section aria-labelledby="vault-h">
+      <h1 id="vault-h">Vault</h1>
+      {probe.state === 'error' && <ErrorNote error={probe.error} />}
+      {probe.state === 'ok' && <p>The vault is on this server; its screens arrive with the vault's client crypto.</p>}
+    </section>
+  );
+}
