@@ -94,7 +94,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { ready: deps.ready });
   await app.register(async (scope) => authRoutes(scope, routeDeps));
   await app.register(async (scope) => pairingRoutes(scope, routeDeps));
-  await app.register(pairPageRoutes);
+  // The web app serves its own /pair screen; without a built web app this page explains how to approve a code.
+  if (!deps.webAssets?.some((a) => a.path === '/index.html')) await app.register(pairPageRoutes);
   await app.register(async (scope) => ownPasswordRoutes(scope, routeDeps));
   registerFamilyRoutes(app, [
     familyRoutes(routeDeps),

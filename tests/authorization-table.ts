@@ -46,13 +46,15 @@ export interface Cell {
 /** Path params default to :familyId, :memberId = target, :deviceId = target's device. */
 export type Send = (cell: Cell) => { body?: unknown; params?: Record<string, string> };
 
-export type Rule =
+export type Rule = RuleKind & { /** Registered only in some configurations: no "stale row" failure when absent. */ optional?: boolean };
+type RuleKind =
   | { kind: 'open' }
   | { kind: 'signedIn' }
   | { kind: 'family'; minRole: Role; body?: unknown }
   | { kind: 'member'; matrix: Matrix; send?: Send };
 
 export const open = (): Rule => ({ kind: 'open' });
+export const optional = (rule: Rule): Rule => ({ ...rule, optional: true });
 export const signedIn = (): Rule => ({ kind: 'signedIn' });
 /** `body` replaces the one built from the route's schema when that one would be refused for another reason. */
 export const family = (minRole: Role, body?: unknown): Rule => ({ kind: 'family', minRole, body });
@@ -82,7 +84,8 @@ export const ROUTES: Record<string, Rule> = {
   'DELETE /v1/me/devices/:deviceId': signedIn(),
   'POST /v1/invites/accept': open(),
   'POST /v1/pair/start': open(),
-  'GET /pair': open(),
+  // server/routes/pair-page.ts, only while the web app is not built in (it serves /pair itself).
+  'GET /pair': optional(open()),
   'POST /v1/pair/inspect': signedIn(),
   'POST /v1/pair/approve': onMember(PAIR, (c) => ({ body: { userCode: c.userCode(), memberId: c.target.id } })),
   'POST /v1/pair/token': open(),
