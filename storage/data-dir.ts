@@ -67,9 +67,13 @@ function tightenMode(file: string, mode: number): void {
   }
 }
 
-/** Does the data dir exist (with a database)? Read-only commands must not create one. */
+/** Does the data dir exist? Read-only commands must not create one. */
 export function dataDirExists(root: string): boolean {
-  return fs.existsSync(dataDirLayout(root).database);
+  try {
+    return fs.statSync(dataDirLayout(root).root).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 export function writePidFile(layout: DataDirLayout): void {
