@@ -5,7 +5,7 @@ import { runAdminOp, type AdminOpName } from '../server/admin-ops.js';
 import { withContext } from './context.js';
 import { CliError } from './output.js';
 import { cliConfig } from './context.js';
-import { dataDirLayout } from '../storage/data-dir.js';
+import { dataDirLayout, runningServerPid } from '../storage/data-dir.js';
 
 function post(socketPath: string, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
@@ -48,5 +48,11 @@ export async function runLive(
     }
     return { result: (json as { result: unknown }).result, live: true };
   }
-  return withContext(flags, (ctx) => ({ result: runAdminOp(ctx.identity, op, args, CLI_ACTOR), live: false }));
+  // A server without its admin socket (HEARTH_ADMIN_SOCKET=false) would keep its sockets
+  // open: changing only the database would report an effect that did not happen.
+  const pid = runningServerPid(layout);
+  if (pid !== null) {
+    throw new CliError(`a hearth server (pid ${pid}) is running on ${layout.root} without its admin socket (HEARTH_ADMIN_SOCKET=false): nothing changed; enable the admin socket or stop the server first`);
+  }
+  return withContext(flags, async (ctx) => ({ result: await runAdminOp(ctx.identity, op, args, CLI_ACTOR), live: false }));
 }

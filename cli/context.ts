@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type Config } from '../server/config.js';
 import { openIdentity } from '../server/runtime.js';
 import type { IdentityContext } from '../server/identity/context.js';
 import type { Storage } from '../storage/database.js';
-import type { DataDirLayout } from '../storage/data-dir.js';
+import { dataDirExists, type DataDirLayout } from '../storage/data-dir.js';
 import { CliError } from './output.js';
 
 export const INSTALLED_DATA_DIR = '/var/lib/hearth';
@@ -50,9 +50,20 @@ export interface CliContext {
   identity: IdentityContext;
 }
 
-/** Opens the data dir for one command and always closes the database afterwards. */
-export async function withContext<T>(flags: Record<string, unknown>, fn: (ctx: CliContext) => Promise<T> | T): Promise<T> {
+/**
+ * Opens the data dir for one command and always closes the database afterwards.
+ * `readOnly` commands (lists) refuse a data dir that does not exist instead of creating
+ * one: a typo in --data is an error, not a second, empty server.
+ */
+export async function withContext<T>(
+  flags: Record<string, unknown>,
+  fn: (ctx: CliContext) => Promise<T> | T,
+  opts: { readOnly?: boolean } = {},
+): Promise<T> {
   const config = cliConfig(flags);
+  if (opts.readOnly && !dataDirExists(config.dataDir)) {
+    throw new CliError(`no hearth data dir at ${config.dataDir} (check --data or HEARTH_DATA, or run \`hearth init\`)`);
+  }
   const { layout, storage, identity } = await openIdentity(config);
   try {
     return await fn({ config, layout, storage, identity });

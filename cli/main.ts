@@ -2,6 +2,15 @@
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { CliError } from './output.js';
+import { versionInfo } from '../server/version-info.js';
+
+// `hearth member list | head`: the reader going away is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
 
 // better-sqlite3 13's N-API addon needs Node >= 22 and crashes the process on older
 // ones; say so plainly instead. From a checkout, `npm run hearth` uses the bundled Node 24.
@@ -13,6 +22,7 @@ if (nodeMajor < 22) {
 
 const program = new Command('hearth')
   .description("hearth: the family's own cloud in one executable")
+  .version(versionInfo().version, '-V, --version', 'print the version')
   .showHelpAfterError(false)
   .exitOverride();
 

@@ -5,6 +5,8 @@ import type { Actor, IdentityContext } from './identity/context.js';
 import { revokeDevice } from './identity/devices.js';
 import { changeRole, removeMember } from './identity/members.js';
 import { decidePairing } from './identity/pairing.js';
+import { resetPassword } from './identity/password-change.js';
+import { revokeInvite } from './identity/invites.js';
 import { RoleSchema } from './schemas.js';
 
 /**
@@ -26,6 +28,18 @@ const OPS = {
     run: (ctx: IdentityContext, a: { familyId: string; memberId: string }, actor: Actor) => {
       removeMember(ctx, a.familyId, a.memberId, actor);
       return { removed: a.memberId };
+    },
+  },
+  'member.password': {
+    args: Type.Object({ familyId: Type.String(), memberId: Type.String(), password: Type.String({ minLength: 1, maxLength: 1024 }), revokeSessions: Type.Boolean() }),
+    run: (ctx: IdentityContext, a: { familyId: string; memberId: string; password: string; revokeSessions: boolean }, actor: Actor) =>
+      resetPassword(ctx, a.familyId, a.memberId, { password: a.password, revokeSessions: a.revokeSessions }, actor),
+  },
+  'invite.revoke': {
+    args: Type.Object({ familyId: Type.String(), inviteId: Type.String() }),
+    run: (ctx: IdentityContext, a: { familyId: string; inviteId: string }, actor: Actor) => {
+      revokeInvite(ctx, a.familyId, a.inviteId, actor);
+      return { revoked: a.inviteId };
     },
   },
   'pair.approve': {

@@ -41,7 +41,7 @@ export async function startAdminSocket(
   app.post(
     '/admin/ops/:name',
     { schema: { params: Type.Object({ name: Type.String() }), body: Type.Unknown() } },
-    async (request) => ({ result: runAdminOp(ctx, request.params.name, request.body, { ...CLI_ACTOR, requestId: String(request.id) }) }),
+    async (request) => ({ result: await runAdminOp(ctx, request.params.name, request.body, { ...CLI_ACTOR, requestId: String(request.id) }) }),
   );
   const oldMask = process.umask(0o177);
   try {

@@ -15,6 +15,8 @@ import { rateLimited } from './errors.js';
 import { healthRoutes, type ReadinessProbe } from './routes/health.js';
 import { authRoutes } from './routes/auth.js';
 import { pairingRoutes } from './routes/pairing.js';
+import { pairPageRoutes } from './routes/pair-page.js';
+import { memberPasswordRoutes, ownPasswordRoutes } from './routes/passwords.js';
 import { familyRoutes } from './routes/family.js';
 import { familyDeviceRoutes } from './routes/family-devices.js';
 import { familyInviteRoutes } from './routes/family-invites.js';
@@ -92,10 +94,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { ready: deps.ready });
   await app.register(async (scope) => authRoutes(scope, routeDeps));
   await app.register(async (scope) => pairingRoutes(scope, routeDeps));
+  // The web app serves its own /pair screen; without a built web app this page explains how to approve a code.
+  if (!deps.webAssets?.some((a) => a.path === '/index.html')) await app.register(pairPageRoutes);
+  await app.register(async (scope) => ownPasswordRoutes(scope, routeDeps));
   registerFamilyRoutes(app, [
     familyRoutes(routeDeps),
     familyDeviceRoutes(routeDeps),
     familyInviteRoutes(routeDeps),
+    memberPasswordRoutes(routeDeps),
     ...(deps.familyRouteModules ?? []),
   ]);
   await app.register(async (scope) => setupRoutes(scope, { ...routeDeps, setup: deps.setup }));

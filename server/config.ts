@@ -111,6 +111,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (unknown.length) throw new ConfigError(`config file ${fileName}: unknown setting ${unknown.join(', ')}`);
   }
   const merged: Record<string, unknown> = { ...DEFAULTS };
+  // Where each value came from, so an error names the flag, variable or file that set it.
+  const sourceOf: Record<string, string> = {};
   for (const key of Object.keys(SETTINGS) as SettingKey[]) {
     const spec = SETTINGS[key];
     const candidates: [string, unknown][] = [
@@ -119,7 +121,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       [`${fileName ?? 'config file'}: ${key}`, fromFile[key]],
     ];
     const found = candidates.find(([, v]) => v !== undefined && v !== '');
-    if (found) merged[key] = found[1];
+    if (found) {
+      merged[key] = found[1];
+      sourceOf[key] = found[0];
+    }
   }
   // Schema-aware: "8470" becomes a number for port but a string stays a string for host.
   const converted = Value.Convert(ConfigSchema, merged) as Record<string, unknown>;
@@ -130,7 +135,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       .map((e) => {
         const key = e.instancePath.slice(1) as SettingKey;
         const spec = SETTINGS[key];
-        const where = spec ? `${spec.env} / --${spec.flag}` : key;
+        const where = sourceOf[key] ?? (spec ? `default ${key}` : key);
         return `${where}=${JSON.stringify(merged[key])}: ${e.message}`;
       });
     throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
@@ -143,10 +148,15 @@ function loadSyncLimits(sources: ConfigSources, env: NodeJS.ProcessEnv, fromFile
   const partial: Partial<SyncLimits> = {};
   const problems: string[] = [];
   for (const spec of SYNC_LIMIT_TABLE) {
-    const raw = [sources.flags?.[spec.key], env[spec.env], fileSync[spec.key]].find((v) => v !== undefined && v !== '');
-    if (raw === undefined) continue;
+    const found = ([
+      [spec.flag, sources.flags?.[spec.key]],
+      [spec.env, env[spec.env]],
+      [`config file: sync.${spec.key}`, fileSync[spec.key]],
+    ] as [string, unknown][]).find(([, v]) => v !== undefined && v !== '');
+    if (found === undefined) continue;
+    const [where, raw] = found;
     const n = typeof raw === 'number' ? raw : /^\d+$/.test(String(raw)) ? Number(raw) : NaN;
-    if (!Number.isSafeInteger(n) || n <= 0) problems.push(`${spec.env} / ${spec.flag}=${JSON.stringify(raw)}: must be a positive whole number`);
+    if (!Number.isSafeInteger(n) || n <= 0) problems.push(`${where}=${JSON.stringify(raw)}: must be a positive whole number`);
     else partial[spec.key] = n;
   }
   if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);

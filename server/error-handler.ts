@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AppError, type ErrorDetail } from './errors.js';
+import { AppError, shownPath, type ErrorDetail } from './errors.js';
 
 /**
  * Every failure leaves as the SPEC's envelope. Unknown errors become INTERNAL_ERROR
@@ -14,7 +14,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
     return reply.status(appError.statusCode).send(appError.toBody());
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send(new AppError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toBody()),
+    reply.status(404).send(new AppError('NOT_FOUND', `no route ${request.method} ${shownPath(request.url.split('?')[0]!)}`).toBody()),
   );
 }
 

@@ -57,3 +57,8 @@ export class RateLimitedError extends AppError {
   }
 }
 export const rateLimited = (retryAfterS: number) => new RateLimitedError(Math.max(1, Math.ceil(retryAfterS)));
+
+/** A request path as error messages may show it: never an unbounded echo of what the caller sent. */
+export function shownPath(path: string): string {
+  return path.length > 128 ? `${path.slice(0, 128)}…` : path;
+}

@@ -1,8 +1,25 @@
 import pino, { type Logger } from 'pino';
 
-/** Access tokens may ride in the query string (browsers cannot set WebSocket headers). */
+/**
+ * Every query value is redacted, whatever its name: tokens ride in query strings
+ * (browsers cannot set WebSocket or <img> headers), and a list of secret names always
+ * misses one (`refreshToken`, `userCode`, a percent-encoded `%74oken`...). Parameter
+ * names stay, so a log still says which were sent.
+ */
 export function redactUrl(url: string | undefined): string | undefined {
-  return url?.replace(/([?&](?:token|access_token|code)=)[^&]*/gi, '$1[redacted]');
+  if (url === undefined) return undefined;
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      // A bare value (`?abc123`) may itself be the secret.
+      return eq === -1 ? (pair ? '[redacted]' : pair) : `${pair.slice(0, Math.min(eq, 64))}=[redacted]`;
+    })
+    .join('&');
+  return `${url.slice(0, q)}?${query}`;
 }
 
 /**
@@ -22,6 +39,9 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           '*.refreshToken',
           '*.accessToken',
           '*.deviceCode',
+          '*.userCode',
+          '*.oldPassword',
+          '*.newPassword',
           '*.token',
           '*.code',
         ],

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { openStorage, type Storage } from '../storage/database.js';
-import { ensureDataDir, isWritableDir, type DataDirLayout } from '../storage/data-dir.js';
+import { ensureDataDir, isWritableDir, removePidFile, secureDatabaseFiles, writePidFile, type DataDirLayout } from '../storage/data-dir.js';
 import { pendingMigrations } from '../storage/migrate.js';
 import { startWalCheckpointer } from '../storage/wal-checkpointer.js';
 import type { Config } from './config.js';
@@ -56,7 +56,9 @@ export interface StartOptions {
 /** Opens the data dir, database and keys the same way for `serve`, `init` and CLI commands. */
 export async function openIdentity(config: Config): Promise<{ layout: DataDirLayout; storage: Storage; identity: IdentityContext }> {
   const layout = ensureDataDir(config.dataDir);
+  secureDatabaseFiles(layout);
   const storage = openStorage(layout.database, { synchronous: config.synchronous });
+  secureDatabaseFiles(layout);
   try {
     const keys = await loadOrCreateSigningKeys(layout.keys);
     const identity: IdentityContext = {
@@ -143,6 +145,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const adminSocket = config.adminSocket
     ? await startAdminSocket(layout.adminSocket, identity, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
     : null;
+  writePidFile(layout);
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -150,6 +153,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       logger.info('shutting down');
       await adminSocket?.close();
       if (adminSocket) fs.rmSync(layout.adminSocket, { force: true });
+      removePidFile(layout);
       reminders.stop();
       await scheduler.stop();
       // Stop taking requests and sockets, let in-flight requests finish, then flush

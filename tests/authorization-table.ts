@@ -28,6 +28,8 @@ export const MANAGE: Matrix = { owner: 'Y YYYYY', admin: 'Y NYYYY', adult: 'N NN
 export const REVOKE: Matrix = { owner: 'Y YYYYY', admin: 'Y NYYYY', adult: 'Y NNNNN', child: 'Y NNNNN', guest: 'Y NNNNN' };
 export const PAIR: Matrix = { owner: 'Y YYYYY', admin: 'Y NYYYY', adult: 'Y NNNNN', child: 'Y NNNNN', guest: 'N NNNNN' };
 export const RESET: Matrix = { owner: 'Y YYYYY', admin: 'Y NNYYY', adult: 'N NNNNN', child: 'N NNNNN', guest: 'N NNNNN' };
+/** Invites target no member: owners and admins only, whatever the "target". */
+export const MANAGE_INVITES: Matrix = { owner: 'Y YYYYY', admin: 'Y YYYYY', adult: 'N NNNNN', child: 'N NNNNN', guest: 'N NNNNN' };
 export const SELF_ONLY: Matrix = { owner: 'Y NNNNN', admin: 'Y NNNNN', adult: 'Y NNNNN', child: 'Y NNNNN', guest: 'Y NNNNN' };
 
 /** What a member-targeted request gets: the acting member, the target, and helpers. */
@@ -37,18 +39,22 @@ export interface Cell {
   target: { id: string; role: Role; deviceId: string };
   /** A fresh pending pairing user code. */
   userCode(): string;
+  /** A fresh open invite of the family. */
+  inviteId(): string;
 }
 
 /** Path params default to :familyId, :memberId = target, :deviceId = target's device. */
 export type Send = (cell: Cell) => { body?: unknown; params?: Record<string, string> };
 
-export type Rule =
+export type Rule = RuleKind & { /** Registered only in some configurations: no "stale row" failure when absent. */ optional?: boolean };
+type RuleKind =
   | { kind: 'open' }
   | { kind: 'signedIn' }
   | { kind: 'family'; minRole: Role; body?: unknown }
   | { kind: 'member'; matrix: Matrix; send?: Send };
 
 export const open = (): Rule => ({ kind: 'open' });
+export const optional = (rule: Rule): Rule => ({ ...rule, optional: true });
 export const signedIn = (): Rule => ({ kind: 'signedIn' });
 /** `body` replaces the one built from the route's schema when that one would be refused for another reason. */
 export const family = (minRole: Role, body?: unknown): Rule => ({ kind: 'family', minRole, body });
@@ -73,10 +79,13 @@ export const ROUTES: Record<string, Rule> = {
   'POST /v1/auth/refresh': open(),
   'POST /v1/auth/logout': signedIn(),
   'GET /v1/me': signedIn(),
+  'POST /v1/me/password': signedIn(),
   'GET /v1/me/devices': signedIn(),
   'DELETE /v1/me/devices/:deviceId': signedIn(),
   'POST /v1/invites/accept': open(),
   'POST /v1/pair/start': open(),
+  // server/routes/pair-page.ts, only while the web app is not built in (it serves /pair itself).
+  'GET /pair': optional(open()),
   'POST /v1/pair/inspect': signedIn(),
   'POST /v1/pair/approve': onMember(PAIR, (c) => ({ body: { userCode: c.userCode(), memberId: c.target.id } })),
   'POST /v1/pair/token': open(),
@@ -89,6 +98,7 @@ export const ROUTES: Record<string, Rule> = {
   [`GET ${F}/members/:memberId`]: family('guest'),
   [`PATCH ${F}/members/:memberId`]: onMember(MANAGE, (c) => ({ body: { role: demote(c) } })),
   [`DELETE ${F}/members/:memberId`]: onMember(MANAGE),
+  [`PUT ${F}/members/:memberId/password`]: onMember(RESET, () => ({ body: { password: 'a long new password' } })),
   [`POST ${F}/members/:memberId/pairing-tokens`]: onMember(PAIR),
   [`GET ${F}/devices`]: family('guest'),
   [`DELETE ${F}/devices/:deviceId`]: onMember(REVOKE),
@@ -117,5 +127,7 @@ export const ADMIN_OPS: Record<string, OpRule> = {
   'device.revoke': { matrix: REVOKE, args: (c) => ({ familyId: c.familyId, deviceId: c.target.deviceId }) },
   'member.role': { matrix: MANAGE, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, role: demote(c) }) },
   'member.remove': { matrix: MANAGE, args: (c) => ({ familyId: c.familyId, memberId: c.target.id }) },
+  'member.password': { matrix: RESET, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, password: 'a long new password', revokeSessions: true }) },
+  'invite.revoke': { matrix: MANAGE_INVITES, args: (c) => ({ familyId: c.familyId, inviteId: c.inviteId() }) },
   'pair.approve': { matrix: PAIR, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, userCode: c.userCode(), approve: true }) },
 };

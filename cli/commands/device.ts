@@ -56,7 +56,7 @@ export function registerDevice(program: Command): void {
           rows.map((d) => ({ ...d, status: d.revokedAt ? 'revoked' : 'active', lastSeen: d.lastSeenAt ? new Date(d.lastSeenAt).toISOString() : '' })),
           ['id', 'name', 'memberId', 'kind', 'status', 'lastSeen'],
         );
-      }),
+      }, { readOnly: true }),
     );
 
   addDataOption(device.command('approve').description('approve (or --deny) the code a new device shows'))

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { openStorage } from '../../storage/database.js';
-import { dataDirLayout } from '../../storage/data-dir.js';
+import { databaseFiles, dataDirLayout } from '../../storage/data-dir.js';
 import { migrations } from '../../storage/migrations/index.js';
 import { addDataOption, cliConfig } from '../context.js';
 import { printJson, printLine } from '../output.js';
@@ -69,10 +69,14 @@ function checkDataDir(root: string): CheckResult[] {
   }
   const mode = st.mode & 0o777;
   if (mode & 0o077) {
-    results.push(warn(name, `${root} is mode ${mode.toString(8)}; it holds keys and password hashes, use 700 (chmod 700 ${root})`));
+    results.push(fail(name, `${root} is mode ${mode.toString(8)}; it holds keys and password hashes, use 700 (chmod 700 ${root}; \`hearth serve\` tightens it)`));
   } else {
     results.push(ok(name, `${root} writable, mode ${mode.toString(8)}`));
   }
+  const dbFiles = databaseFiles(dataDirLayout(root)).filter((f) => fs.existsSync(f));
+  const looseDb = dbFiles.filter((f) => (fs.statSync(f).mode & 0o077) !== 0);
+  if (looseDb.length) results.push(fail('database files', `readable by others: ${looseDb.map((f) => path.basename(f)).join(', ')} (chmod 600)`));
+  else if (dbFiles.length) results.push(ok('database files', `${dbFiles.map((f) => path.basename(f)).join(', ')} mode 600`));
   const keys = dataDirLayout(root).keys;
   if (fs.existsSync(keys)) {
     // Public keys may be readable; everything else in keys/ is a secret.

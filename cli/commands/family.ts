@@ -26,6 +26,6 @@ export function registerFamily(program: Command): void {
         const rows = listFamilies(identity).map((f) => ({ ...f, created: new Date(f.createdAt).toISOString() }));
         if (opts.json) printJson(listFamilies(identity));
         else printTable(rows, ['id', 'name', 'created']);
-      }),
+      }, { readOnly: true }),
     );
 }

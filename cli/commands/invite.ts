@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { createInvite, listInvites, type InviteRole } from '../../server/identity/invites.js';
 import { CLI_ACTOR } from '../../server/identity/context.js';
 import { getFamily } from '../../server/identity/families.js';
+import { familyOfInvite } from '../../server/identity/lookup.js';
+import { runLive } from '../admin-client.js';
 import { addDataOption, withContext } from '../context.js';
 import { CliError, printJson, printLine, printTable } from '../output.js';
 
@@ -37,6 +39,16 @@ export function registerInvite(program: Command): void {
         const rows = listInvites(identity, opts.family);
         if (opts.json) printJson(rows);
         else printTable(rows.map((r) => ({ ...r, used: r.usedAt ? 'yes' : 'no', expires: new Date(r.expiresAt).toISOString() })), ['id', 'role', 'displayName', 'used', 'expires']);
-      }),
+      }, { readOnly: true }),
     );
+
+  addDataOption(invite.command('revoke').description('revoke an open invite so its code no longer works'))
+    .argument('<inviteId>', 'invite id (see `hearth invite list`)')
+    .option('--json', 'machine-readable output')
+    .action(async (inviteId: string, opts: { data?: string; json?: boolean }) => {
+      const familyId = await withContext(opts, ({ identity }) => familyOfInvite(identity, inviteId), { readOnly: true });
+      const { result } = await runLive(opts, 'invite.revoke', { familyId, inviteId });
+      if (opts.json) printJson(result);
+      else printLine(`revoked invite ${inviteId}`);
+    });
 }

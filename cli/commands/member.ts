@@ -49,7 +49,7 @@ export function registerMember(program: Command): void {
         const rows = listMembers(identity, opts.family);
         if (opts.json) printJson(rows);
         else printTable(rows, ['id', 'username', 'displayName', 'role', 'hasPassword']);
-      }),
+      }, { readOnly: true }),
     );
 
   addDataOption(member.command('role').description("change a member's role (applies to live connections at once)"))
@@ -71,5 +71,18 @@ export function registerMember(program: Command): void {
       const { live } = await runLive(opts, 'member.remove', { familyId, memberId });
       if (opts.json) printJson({ removed: memberId, live });
       else printLine(`removed ${memberId}${live ? ' (applied to the running server)' : ''}`);
+    });
+
+  addDataOption(member.command('password').description("set a member's password (read from stdin or a prompt); optionally sign out their devices"))
+    .argument('<memberId>', 'member id')
+    .option('--revoke-sessions', 'also revoke every device of the member (live connections close at once)')
+    .option('--json', 'machine-readable output')
+    .action(async (memberId: string, opts: { data?: string; revokeSessions?: boolean; json?: boolean }) => {
+      const familyId = await withContext(opts, ({ identity }) => familyOfMember(identity, memberId), { readOnly: true });
+      const password = await readPassword(`new password for ${memberId}: `);
+      const { result, live } = await runLive(opts, 'member.password', { familyId, memberId, password, revokeSessions: opts.revokeSessions ?? false });
+      const r = result as { revokedDevices: number };
+      if (opts.json) printJson(result);
+      else printLine(`password set for ${memberId}${r.revokedDevices ? `, ${r.revokedDevices} device(s) revoked` : ''}${live ? ' (applied to the running server)' : ''}`);
     });
 }

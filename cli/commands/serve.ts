@@ -6,7 +6,22 @@ import { addDataOption, cliConfig } from '../context.js';
 import { printLine } from '../output.js';
 
 export function registerServe(program: Command): void {
-  const cmd = program.command('serve').description('run the server (HTTP API, sync, jobs) in the foreground');
+  const cmd = program
+    .command('serve')
+    .description('run the server (HTTP API, sync, jobs) in the foreground')
+    .addHelpText(
+      'after',
+      `
+Runs, in this one process: the HTTP API under /v1 and the web app at /, the WebSocket
+sync endpoint at /sync/<familyId>/<docName>, the job scheduler (reminders, digests,
+backups, vault release, cleanup), and the local admin socket (<data>/admin.sock) that
+\`hearth device revoke\`, \`hearth member role\` and similar commands use to act on live
+connections. Stops cleanly on SIGINT/SIGTERM, flushing documents first.
+
+Settings: flag > environment variable > config file (--config / $HEARTH_CONFIG) > default.
+Without the admin socket ($HEARTH_ADMIN_SOCKET=false) commands that change live state
+refuse to run while this server is up.`,
+    );
   addDataOption(cmd)
     .option('--host <host>', SETTINGS.host.doc)
     .option('--port <port>', SETTINGS.port.doc)

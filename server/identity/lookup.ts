@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { devices, members } from '../../storage/schema.js';
+import { devices, invites, members } from '../../storage/schema.js';
 import { notFound } from '../errors.js';
 import type { IdentityContext } from './context.js';
 
@@ -15,5 +15,11 @@ export function familyOfMember(ctx: IdentityContext, memberId: string): string {
 export function familyOfDevice(ctx: IdentityContext, deviceId: string): string {
   const row = ctx.storage.db.select({ familyId: devices.familyId }).from(devices).where(eq(devices.id, deviceId)).get();
   if (!row) throw notFound(`device ${deviceId}`);
+  return row.familyId;
+}
+
+export function familyOfInvite(ctx: IdentityContext, inviteId: string): string {
+  const row = ctx.storage.db.select({ familyId: invites.familyId }).from(invites).where(eq(invites.id, inviteId)).get();
+  if (!row) throw notFound(`invite ${inviteId}`);
   return row.familyId;
 }

@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, notFound } from '../errors.js';
+import { notFound, shownPath } from '../errors.js';
 import type { WebAsset } from '../web-assets.js';
 
 /** Paths the app never answers: the API, sync and ops endpoints keep their own 404s. */
@@ -50,14 +50,8 @@ export async function webAppRoutes(app: FastifyInstance, opts: { assets: WebAsse
     } catch {
       throw notFound('file');
     }
-    // A reserved path lands here when a segment is longer than a route parameter may be
-    // (fastify then skips the real route): answer what fastify itself would, not a 404.
-    if (RESERVED.test(pathname)) {
-      if (pathname.split('/').some((segment) => segment.length > (app.initialConfig.maxParamLength ?? 100))) {
-        throw new AppError('URI_TOO_LONG', 'a path segment of this URL is too long', [], 414);
-      }
-      throw notFound('route');
-    }
+    if (RESERVED.test(pathname)) throw notFound(`route GET ${shownPath(pathname)}`);
+    if (!index && !APP_ROUTES.test(pathname) && pathname !== '/') throw notFound(`route GET ${shownPath(pathname)}`);
     if (!index) {
       return reply
         .status(404)
@@ -67,7 +61,7 @@ export async function webAppRoutes(app: FastifyInstance, opts: { assets: WebAsse
     const asset = byPath.get(pathname === '/' ? '/index.html' : pathname);
     if (asset) return send(request, reply, asset, pathname.startsWith('/assets/'));
     if (APP_ROUTES.test(pathname)) return send(request, reply, index, false);
-    throw notFound('route');
+    throw notFound(`route GET ${shownPath(pathname)}`);
   });
 }
 
