@@ -10,6 +10,8 @@ export interface Clock {
   now(): number;
   /** Called whenever the clock is set or advanced by hand (tests) so sleepers re-evaluate. */
   onChange(listener: () => void): () => void;
+  /** True for a clock that moves only by hand: sleepers then wait for onChange, not for real time. */
+  readonly manual?: boolean;
 }
 
 export interface JobSpec {
@@ -26,6 +28,11 @@ export interface JobSpec {
   /** Unique per job. Scheduling with a key that exists replaces that job's spec if it has not run. */
   key?: string;
   maxAttempts?: number;
+  /**
+   * With a key that exists: 'replace' (default) applies this spec as described above;
+   * 'keep' leaves the existing job exactly as it is, whatever its status (schedule once).
+   */
+  ifExists?: 'replace' | 'keep';
 }
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'dead' | 'cancelled';

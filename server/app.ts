@@ -6,14 +6,16 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { IdentityContext } from './identity/context.js';
 import { authenticateToken } from './identity/sessions.js';
-import { installErrorHandlers } from './error-handler.js';
+import { frameworkError, installErrorHandlers } from './error-handler.js';
 import { installAuth } from './auth.js';
+import { installJsonBodyParser } from './json-body.js';
 import { registerFamilyRoutes } from './tenancy.js';
 import { strictBodyValidators } from './validation.js';
 import { rateLimited } from './errors.js';
 import { healthRoutes, type ReadinessProbe } from './routes/health.js';
 import { authRoutes } from './routes/auth.js';
 import { pairingRoutes } from './routes/pairing.js';
+import { pairPageRoutes } from './routes/pair-page.js';
 import { familyRoutes } from './routes/family.js';
 import { familyDeviceRoutes } from './routes/family-devices.js';
 import { familyInviteRoutes } from './routes/family-invites.js';
@@ -51,6 +53,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Coercion is what lets query strings carry integers; bodies are validated without it (validation.ts).
     ajv: { customOptions: { removeAdditional: 'all', coerceTypes: 'array', useDefaults: true, allErrors: false } },
     schemaController: { compilersFactory: { buildValidator: strictBodyValidators() } },
+    frameworkErrors: (err, _request, reply: import('fastify').FastifyReply) => {
+      const appError = frameworkError(err);
+      void reply.status(appError.statusCode).send(appError.toBody());
+    },
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -64,6 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
   installErrorHandlers(app);
+  installJsonBodyParser(app);
   installAuth(app, (token) => authenticateToken(deps.identity, token));
 
   await app.register(swagger, {
@@ -86,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { ready: deps.ready });
   await app.register(async (scope) => authRoutes(scope, routeDeps));
   await app.register(async (scope) => pairingRoutes(scope, routeDeps));
+  await app.register(pairPageRoutes);
   registerFamilyRoutes(app, [
     familyRoutes(routeDeps),
     familyDeviceRoutes(routeDeps),

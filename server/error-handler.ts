@@ -22,11 +22,7 @@ function toAppError(err: FastifyError | AppError): AppError {
   if (err instanceof AppError) return err;
   const fe = err as FastifyError;
   if (fe.validation) {
-    const details: ErrorDetail[] = fe.validation.map((v) => ({
-      path: `${fe.validationContext ?? 'body'}${v.instancePath || ''}`,
-      message: v.message ?? 'invalid',
-    }));
-    return new AppError('VALIDATION_FAILED', `request ${fe.validationContext ?? 'body'} is invalid`, details);
+    return new AppError('VALIDATION_FAILED', `request ${fe.validationContext ?? 'body'} is invalid`, validationDetails(fe));
   }
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -44,4 +40,43 @@ function toAppError(err: FastifyError | AppError): AppError {
     return new AppError('INVALID_PAYLOAD', fe.message, [], fe.statusCode);
   }
   return new AppError('INTERNAL_ERROR', 'internal error');
+}
+
+type AjvIssue = { instancePath?: string; keyword?: string; message?: string; params?: Record<string, unknown> };
+
+/**
+ * Ajv reports a union of literals (typebox's enums) as one "must be equal to constant"
+ * per member plus "must match a schema in anyOf": folded into one line naming the
+ * allowed values once.
+ */
+function validationDetails(fe: FastifyError): ErrorDetail[] {
+  const context = fe.validationContext ?? 'body';
+  const issues = fe.validation as AjvIssue[];
+  const allowed = new Map<string, unknown[]>();
+  for (const v of issues) {
+    const path = v.instancePath ?? '';
+    if (v.keyword === 'const') allowed.set(path, [...(allowed.get(path) ?? []), v.params?.allowedValue]);
+    if (v.keyword === 'enum') allowed.set(path, [...(allowed.get(path) ?? []), ...((v.params?.allowedValues as unknown[]) ?? [])]);
+  }
+  const details: ErrorDetail[] = [];
+  const done = new Set<string>();
+  for (const v of issues) {
+    const path = v.instancePath ?? '';
+    const values = allowed.get(path);
+    if (values && ['const', 'enum', 'anyOf'].includes(v.keyword ?? '')) {
+      if (done.has(path)) continue;
+      done.add(path);
+      details.push({ path: `${context}${path}`, message: `must be one of: ${[...new Set(values)].map((x) => JSON.stringify(x)).join(', ')}` });
+      continue;
+    }
+    details.push({ path: `${context}${path}`, message: v.message ?? 'invalid' });
+  }
+  return details;
+}
+
+/** Fastify's own routing errors (bad percent-encoding, over-long path parameters) in the envelope, without echoing the URL. */
+export function frameworkError(err: FastifyError): AppError {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return new AppError('URI_TOO_LONG', 'a path segment of this URL is too long', [], 414);
+  if (err.code === 'FST_ERR_BAD_URL') return new AppError('INVALID_PAYLOAD', 'the URL is not validly percent-encoded', [], 400);
+  return new AppError('INVALID_PAYLOAD', 'bad request', [], 400);
 }

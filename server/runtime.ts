@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { openStorage, type Storage } from '../storage/database.js';
@@ -18,8 +19,15 @@ import { useMemoryRelief } from './memory-relief.js';
 import { warmUp } from './warm-up.js';
 import { createMediaService, type MediaService } from '../media/service.js';
 import { familyMediaRoutes } from './routes/family-media.js';
+import { registerMediaJobs } from '../media/jobs.js';
 import { SetupGate } from './identity/setup.js';
 import { loadWebAssets } from './web-assets.js';
+import type { Clock } from '../jobs/types.js';
+import { systemClock } from '../jobs/clock.js';
+import { createScheduler, type PersistentScheduler } from '../jobs/scheduler.js';
+import { createInboxNotifier, type InboxNotifier } from '../notifications/inbox.js';
+import { registerReminderJobs, type ReminderService } from '../notifications/reminders.js';
+import { families } from '../storage/schema.js';
 
 export interface RunningServer {
   url: string;
@@ -33,11 +41,17 @@ export interface RunningServer {
   media: MediaService;
   /** The one-time first-run link (`<url>/setup#<token>`) when the server has no family yet. */
   setupUrl: string | null;
+  clock: Clock;
+  scheduler: PersistentScheduler;
+  notifier: InboxNotifier;
+  reminders: ReminderService;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   logger?: Logger;
+  /** Wall time for jobs and notifications; tests pass createManualClock(). */
+  clock?: Clock;
 }
 
 /** Opens the data dir, database and keys the same way for `serve`, `init` and CLI commands. */
@@ -99,8 +113,26 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   familyRouteModules.push(familyMediaRoutes(media));
   media.start();
 
+  // Jobs: every capability registers its handlers and recurring jobs here, before
+  // start() below, e.g. `registerMediaJobs(scheduler, { ... })`.
+  const clock = opts.clock ?? systemClock;
+  const scheduler = createScheduler({ sqlite: storage.sqlite, clock, logger: logger.child({ component: 'jobs' }) });
+  const notifier = createInboxNotifier({
+    docs: sync.service.docs,
+    clock,
+    onError: (err, familyId, memberId, id) => logger.warn({ familyId, memberId, notificationId: id, err: (err as Error).message }, 'push step failed'),
+  });
+  const jobsLog = (what: string) => (err: unknown, familyId?: string) => logger.warn({ familyId, err: (err as Error).message }, what);
+  const reminders = registerReminderJobs({ scheduler, docs: sync.service.docs, notifier, db: storage.db, onError: jobsLog('reminders re-plan failed') });
+  registerMediaJobs(scheduler, media);
+
   const setup = new SetupGate(identity);
   const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets() });
+  // Only /sync upgrades are upgrades; anything else (`Upgrade: h2c` to /health...) is served as plain HTTP.
+  // (Node ≥ 24.9 option, not in @types/node yet.)
+  (app.server as unknown as { shouldUpgradeCallback: (req: IncomingMessage) => boolean }).shouldUpgradeCallback = (req) =>
+    /^\/sync(\/|\?|$)/.test(req.url ?? '');
+
   app.server.on('upgrade', (req, socket, head) => sync.handleUpgrade(req, socket, head));
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
@@ -120,6 +152,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       logger.info('shutting down');
       await adminSocket?.close();
       if (adminSocket) fs.rmSync(layout.adminSocket, { force: true });
+      reminders.stop();
+      await scheduler.stop();
       // Stop taking requests and sockets, let in-flight requests finish, then flush
       // documents before the database closes under them.
       const appClosed = app.close();
@@ -136,6 +170,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   // Listening already: a device that connects meanwhile is served, just without the head start.
   await warmUp(identity, logger);
   relief.reclaimNow();
+  scheduler.start();
+  void reminders.reconcileAll(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, reminders, close };
 }

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { ID_PATTERN } from '../storage/ids.js';
+import { DISPLAY_NAME_MAX, DISPLAY_NAME_PATTERN } from './identity/names.js';
 
 // Shapes shared by routes and the OpenAPI document.
 
@@ -12,8 +13,9 @@ export const RoleSchema = Type.Union([
   Type.Literal('guest'),
 ]);
 export const InviteRoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('adult'), Type.Literal('child'), Type.Literal('guest')]);
-export const Name = Type.String({ minLength: 1, maxLength: 100 });
-export const DeviceName = Type.String({ minLength: 1, maxLength: 100 });
+/** A display name: no control or bidi-override characters, not blank (identity/names.ts). */
+export const Name = Type.String({ minLength: 1, maxLength: DISPLAY_NAME_MAX, pattern: DISPLAY_NAME_PATTERN });
+export const DeviceName = Name;
 
 export const ErrorBody = Type.Object({
   error: Type.Object({

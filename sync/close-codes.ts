@@ -21,6 +21,8 @@ export const Close = {
   GONE: 4410,
   /** The update would make the document larger than maxDocumentBytes. */
   DOCUMENT_TOO_LARGE: 4413,
+  /** Too many bytes of updates whose dependencies are missing (Yjs pending structs), for the document or this connection. */
+  PENDING_TOO_LARGE: 4422,
   /** Storage failure on the server: retry later. */
   INTERNAL: 4500,
   /** Too many connections for this device or family, or a client too slow to keep up. */

@@ -178,6 +178,7 @@ export class Connection implements DocPeer {
         if (result === 'malformed') this.close(Close.MALFORMED, 'update does not decode or apply');
         else if (result === 'document-too-large') this.close(Close.DOCUMENT_TOO_LARGE, 'document size limit exceeded');
         else if (result === 'quota-exceeded') this.close(Close.QUOTA_EXCEEDED, 'family storage quota exceeded');
+        else if (result === 'pending-too-large') this.close(Close.PENDING_TOO_LARGE, 'too many updates with missing dependencies');
         return;
       }
       case 'awareness':

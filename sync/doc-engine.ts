@@ -12,7 +12,7 @@ const MERGE_CHUNK = 32;
 /** A compaction round stops after this long and yields, so one big backlog cannot stall sockets. */
 const COMPACT_SLICE_MS = 20;
 
-export type ApplyResult = 'ok' | 'malformed' | 'document-too-large' | 'quota-exceeded';
+export type ApplyResult = 'ok' | 'malformed' | 'document-too-large' | 'quota-exceeded' | 'pending-too-large';
 
 /** Told after a batch of a document's updates is durable and broadcast (server-side observers: search, reminders). */
 export type CommitListener = (familyId: string, docName: string) => void;
@@ -116,24 +116,48 @@ export class DocEngine {
   /** Applies a client's update, enforcing size limits on what it actually adds. */
   applyFromPeer(doc: LiveDoc, peer: DocPeer, update: Uint8Array): ApplyResult {
     const mark = doc.mark();
+    const heldBefore = doc.yjsPendingBytes;
     if (!doc.applyClientUpdate(update, peer)) {
       this.afterReject(doc);
       return 'malformed';
     }
+    const held = doc.yjsPendingBytes;
     const added = doc.pendingBytes - mark.bytes;
-    if (added > 0) {
-      if (doc.storedBytes > this.limits.maxDocumentBytes) {
+    // Pending structs: capped per document and per connection, and counted with the stored size.
+    const byPeer = this.pendingByPeer(doc);
+    if (held === 0) byPeer.clear();
+    else if (held > heldBefore) {
+      const mine = (byPeer.get(peer) ?? 0) + (held - heldBefore);
+      byPeer.set(peer, mine);
+      if (held > this.limits.maxPendingBytesPerDocument || mine > this.limits.maxPendingBytesPerConnection) {
+        byPeer.delete(peer);
+        doc.revert(mark);
+        this.afterReject(doc);
+        return 'pending-too-large';
+      }
+    }
+    if (added > 0 || held > heldBefore) {
+      if (doc.storedBytes + held > this.limits.maxDocumentBytes) {
         doc.revert(mark);
         this.afterReject(doc);
         return 'document-too-large';
       }
-      if (this.familyBytes(doc.familyId) + doc.pendingBytes > this.limits.familyQuotaBytes) {
+      if (this.familyBytes(doc.familyId) + doc.pendingBytes + held > this.limits.familyQuotaBytes) {
         doc.revert(mark);
         this.afterReject(doc);
         return 'quota-exceeded';
       }
     }
     return 'ok';
+  }
+
+  private readonly pendingPeers = new WeakMap<LiveDoc, Map<DocPeer, number>>();
+
+  /** Bytes of pending structs each connection added since the document last had none. */
+  private pendingByPeer(doc: LiveDoc): Map<DocPeer, number> {
+    let m = this.pendingPeers.get(doc);
+    if (!m) this.pendingPeers.set(doc, (m = new Map()));
+    return m;
   }
 
   /** Resolves once everything pending on doc now is committed and broadcast. */

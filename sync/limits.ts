@@ -27,6 +27,10 @@ export interface SyncLimits {
   compactAfterBytes: number;
   /** Ping interval; a socket that misses one pong is terminated. */
   heartbeatMs: number;
+  /** Bytes of Yjs pending structs (updates whose dependencies are missing) one document may hold in memory. */
+  maxPendingBytesPerDocument: number;
+  /** Bytes of such pending structs one connection may add before they resolve. */
+  maxPendingBytesPerConnection: number;
 }
 
 export interface LimitSpec {
@@ -68,6 +72,10 @@ export const SYNC_LIMIT_TABLE: readonly LimitSpec[] = [
     description: 'Update-log bytes that trigger compaction (at least the snapshot size)' },
   { key: 'heartbeatMs', env: 'HEARTH_SYNC_HEARTBEAT_MS', flag: '--sync-heartbeat-ms', default: 30_000,
     description: 'WebSocket ping interval; a socket missing a pong is dropped' },
+  { key: 'maxPendingBytesPerDocument', env: 'HEARTH_SYNC_MAX_PENDING_BYTES_PER_DOCUMENT', flag: '--sync-max-pending-bytes-per-document', default: 4 * MiB,
+    description: 'Updates with missing dependencies one document holds in memory (close 4422)' },
+  { key: 'maxPendingBytesPerConnection', env: 'HEARTH_SYNC_MAX_PENDING_BYTES_PER_CONNECTION', flag: '--sync-max-pending-bytes-per-connection', default: 1 * MiB,
+    description: 'Updates with missing dependencies one connection may add (close 4422)' },
 ];
 
 export const DEFAULT_SYNC_LIMITS: Readonly<SyncLimits> = Object.freeze(

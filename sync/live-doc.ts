@@ -103,6 +103,15 @@ export class LiveDoc {
     return docKey(this.familyId, this.name);
   }
 
+  /**
+   * Bytes Yjs holds for updates it cannot integrate yet (their dependencies are
+   * missing). They are never logged, so they would otherwise count nothing.
+   */
+  get yjsPendingBytes(): number {
+    const store = this.ydoc.store as unknown as { pendingStructs: { update: Uint8Array } | null; pendingDs: Uint8Array | null };
+    return (store.pendingStructs?.update.byteLength ?? 0) + (store.pendingDs?.byteLength ?? 0);
+  }
+
   /** Stored size (what limits and quota count): snapshot plus log plus what is about to be logged. */
   get storedBytes(): number {
     return this.snapshotBytes + this.logBytes + this.pendingBytes;

@@ -119,9 +119,18 @@ export function createSyncService(deps: SyncDeps): SyncService {
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Until ws owns the socket, a reset from the client must not become an uncaught error.
     socket.on('error', () => socket.destroy());
-    if (closing) return rejectUpgrade(socket, 503, 'server is shutting down');
+    // Refusals are logged with their reason and the path only: the query carries the token.
+    const refuse = (status: number, reason: string): void => {
+      logger.info({ status, reason, path: (req.url ?? '').split('?')[0], ip: req.socket.remoteAddress }, 'sync upgrade refused');
+      rejectUpgrade(socket, status, reason);
+    };
+    if (closing) return refuse(503, 'server is shutting down');
+    const key = req.headers['sec-websocket-key'];
+    if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || typeof key !== 'string' || !/^[A-Za-z0-9+/]{22}==$/.test(key)) {
+      return refuse(400, 'expected a WebSocket upgrade (Upgrade: websocket with a Sec-WebSocket-Key)');
+    }
     const target = parseSyncPath(req.url);
-    if (!target) return rejectUpgrade(socket, 400, 'expected /sync/<familyId>/<docName> with a valid document name');
+    if (!target) return refuse(400, 'expected /sync/<familyId>/<docName> with a valid document name');
     const token = extractToken(req);
     void (async () => {
       let principal: Principal | null;
@@ -129,15 +138,16 @@ export function createSyncService(deps: SyncDeps): SyncService {
         principal = await deps.authenticate(req, token);
       } catch (err) {
         logger.error({ err }, 'authenticate failed');
-        return rejectUpgrade(socket, 500, 'internal error');
+        return refuse(500, 'internal error');
       }
       if (socket.destroyed) return;
-      if (!principal) return rejectUpgrade(socket, 401, 'missing, invalid or expired token');
-      if (!deps.familyExists(target.familyId)) return rejectUpgrade(socket, 404, 'no such family');
-      if (principal.familyId !== target.familyId) return rejectUpgrade(socket, 403, 'not a member of this family');
+      if (!principal) return refuse(401, 'missing, invalid or expired token');
+      // Another family's id answers like an unknown one (403), as on HTTP: ids cannot be probed.
+      if (principal.familyId !== target.familyId) return refuse(403, 'not a member of this family');
+      if (!deps.familyExists(target.familyId)) return refuse(403, 'not a member of this family');
       const access = accessFor(principal, target.docName);
-      if (access === 'none') return rejectUpgrade(socket, 403, 'no access to this document');
-      if (closing) return rejectUpgrade(socket, 503, 'server is shutting down');
+      if (access === 'none') return refuse(403, 'no access to this document');
+      if (closing) return refuse(503, 'server is shutting down');
       const p = principal;
       wss.handleUpgrade(req, socket, head, (ws) => admit(ws, socket, p, target.familyId, target.docName, access));
     })().catch((err: unknown) => {

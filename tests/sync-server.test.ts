@@ -71,11 +71,11 @@ describe('sync through the real server', () => {
     expect(copy.getArray('items').toArray().sort()).toEqual(['bread', 'milk']);
   });
 
-  it('refuses bad tokens with 401, other families with 403, unknown families with 404, at the upgrade', async () => {
+  it('refuses bad tokens with 401, other and unknown families alike with 403, at the upgrade', async () => {
     expect(await upgradeStatus(`/sync/${fam.familyId}/notes`)).toBe(401);
     expect(await upgradeStatus(`/sync/${fam.familyId}/notes?token=garbage`)).toBe(401);
     expect(await upgradeStatus(`/sync/${fam.familyId}/notes?token=${other.members.owner!.token}`)).toBe(403);
-    expect(await upgradeStatus(`/sync/fam_0000000000000000/notes?token=${fam.members.owner!.token}`)).toBe(404);
+    expect(await upgradeStatus(`/sync/fam_0000000000000000/notes?token=${fam.members.owner!.token}`)).toBe(403);
     expect(await upgradeStatus(`/sync/${fam.familyId}/private/${fam.members.owner!.id}/diary?token=${fam.members.adult!.token}`)).toBe(403);
     expect(
       await upgradeStatus(`/sync/${fam.familyId}/notes`, { authorization: `Bearer ${fam.members.adult!.token}` }),

@@ -270,6 +270,10 @@ describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
     });
     await paired.goto(`${t.url}/admin`);
     await paired.getByRole('heading', { name: 'Sign in to hearth' }).waitFor();
+    // Signed out: the browser's copies of the family's documents are gone.
+    await expect
+      .poll(() => paired.evaluate(async () => (await indexedDB.databases()).filter((d) => d.name!.startsWith('hearth:')).length))
+      .toBe(0);
   }, 40_000);
 
   it('works offline once loaded: the service worker serves the app and the list from IndexedDB', async () => {

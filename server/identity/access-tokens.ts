@@ -10,6 +10,8 @@ export interface AccessClaims {
 }
 
 const ISSUER = 'hearth';
+/** How far ahead an iat may be (seconds); nbf in the future is refused outright by jose. */
+const CLOCK_SKEW_S = 30;
 const AUDIENCE = 'hearth';
 
 export async function signAccessToken(keys: SigningKeys, claims: AccessClaims, ttlS: number): Promise<string> {
@@ -49,8 +51,11 @@ export async function verifyAccessToken(keys: SigningKeys, token: string): Promi
       issuer: ISSUER,
       audience: AUDIENCE,
       algorithms: [JWT_ALG],
+      // A token that never expires, or one issued "in the future", is not one we signed.
+      requiredClaims: ['exp', 'iat'],
     });
-    const { sub, fam, dev, role, exp } = payload as Record<string, unknown>;
+    const { sub, fam, dev, role, exp, iat } = payload as Record<string, unknown>;
+    if (typeof iat !== 'number' || iat > Math.floor(Date.now() / 1000) + CLOCK_SKEW_S) return null;
     if (typeof sub !== 'string' || typeof fam !== 'string' || typeof dev !== 'string' || typeof role !== 'string') {
       return null;
     }

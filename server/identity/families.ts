@@ -1,3 +1,4 @@
+import { assertDisplayName } from './names.js';
 import { eq, sql } from 'drizzle-orm';
 import { families } from '../../storage/schema.js';
 import { newId } from '../../storage/ids.js';
@@ -13,6 +14,7 @@ export interface FamilyView {
 }
 
 export function createFamily(ctx: IdentityContext, name: string, actor: Actor): FamilyView {
+  assertDisplayName(name, '/name');
   const family = { id: newId('fam'), name, createdAt: Date.now() };
   ctx.storage.db.transaction((tx) => {
     tx.insert(families).values(family).run();
@@ -45,6 +47,7 @@ export function getFamily(ctx: IdentityContext, familyId: string): FamilyView {
 }
 
 export function renameFamily(ctx: IdentityContext, familyId: string, name: string, actor: Actor): FamilyView {
+  assertDisplayName(name, '/name');
   getFamily(ctx, familyId);
   ctx.storage.db.transaction((tx) => {
     tx.update(families).set({ name }).where(eq(families.id, familyId)).run();

@@ -1,3 +1,4 @@
+import { assertDisplayName } from './names.js';
 import { and, eq, isNull } from 'drizzle-orm';
 import { invites, members, type Role } from '../../storage/schema.js';
 import { AppError, forbidden, notFound } from '../errors.js';
@@ -32,6 +33,7 @@ export function createInvite(
   if (!canManageMembers(actor.role)) throw forbidden('only owners and admins invite members');
   // The CLI names families by id: an unknown one is "family not found", not a foreign-key error.
   getFamily(ctx, familyId);
+  if (input.displayName != null) assertDisplayName(input.displayName, '/displayName');
   if (!canAssign(actor.role, 'guest', input.role)) throw forbidden(`an ${actor.role} cannot invite an ${input.role}`);
   const code = newSecret();
   const now = Date.now();

@@ -1,3 +1,4 @@
+import { assertDisplayName } from './names.js';
 import { and, eq, sql } from 'drizzle-orm';
 import { credentials, members, type Role } from '../../storage/schema.js';
 import { newId } from '../../storage/ids.js';
@@ -73,6 +74,7 @@ export function findMemberByUsername(ctx: IdentityContext, familyId: string, use
 export async function addMember(ctx: IdentityContext, familyId: string, input: NewMember, actor: Actor): Promise<MemberView> {
   getFamily(ctx, familyId);
   enforce(canCreateMemberWithRole(actor, input.role));
+  if (input.displayName != null) assertDisplayName(input.displayName, '/displayName');
   const username = input.username ?? null;
   if (username !== null && !new RegExp(USERNAME_PATTERN).test(username)) {
     throw validationFailed('invalid username', [{ path: '/username', message: `must match ${USERNAME_PATTERN}` }]);

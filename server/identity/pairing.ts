@@ -1,3 +1,4 @@
+import { assertDisplayName } from './names.js';
 import { randomInt } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import { pairingRequests, pairingTokens } from '../../storage/schema.js';
@@ -42,6 +43,7 @@ export interface PairingStart {
 }
 
 export function startPairing(ctx: IdentityContext, deviceName: string, verificationUri: string): PairingStart {
+  assertDisplayName(deviceName, '/deviceName');
   const deviceCode = newSecret();
   const userCode = newUserCode();
   const now = Date.now();

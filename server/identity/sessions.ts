@@ -1,3 +1,4 @@
+import { assertDisplayName } from './names.js';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../storage/database.js';
 import { devices, members, refreshTokens, type DeviceKind, type Role } from '../../storage/schema.js';
@@ -59,6 +60,7 @@ export async function createDeviceSession(
   actor: Actor,
   extra?: (tx: Db, deviceId: string) => void,
 ): Promise<SessionTokens> {
+  assertDisplayName(deviceName, '/deviceName');
   const deviceId = newId('dev');
   const now = Date.now();
   const refresh = ctx.storage.db.transaction((tx) => {

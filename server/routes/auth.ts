@@ -10,7 +10,7 @@ import { listDevices, revokeDevice } from '../identity/devices.js';
 import { getMember } from '../identity/members.js';
 import { FailedAttemptLimiter } from '../identity/attempt-limiter.js';
 import { acceptInvite } from '../identity/invites.js';
-import { Device, DeviceName, Id, Member, SessionTokens, errors } from '../schemas.js';
+import { Device, DeviceName, Id, Member, SessionTokens, errors, Name } from '../schemas.js';
 import { actorOf, type RouteDeps } from './route-deps.js';
 
 export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
@@ -124,7 +124,7 @@ export async function authRoutes(app: FastifyInstance, deps: RouteDeps): Promise
         body: Type.Object({
           code: Type.String({ minLength: 1, maxLength: 256 }),
           username: Type.String({ minLength: 2, maxLength: 32 }),
-          displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+          displayName: Type.Optional(Name),
           password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
           deviceName: DeviceName,
         }),

@@ -3,6 +3,7 @@ import { sql as documents } from './0002_documents.js';
 import { sql as auditNoReplace } from './0003_audit_no_replace.js';
 import { sql as documentSnapshots } from './0004_document_snapshots.js';
 import { sql as media } from './0006_media.js';
+import { sql as jobs } from './0007_jobs.js';
 
 export interface Migration {
   version: number;
@@ -20,4 +21,5 @@ export const migrations: Migration[] = [
   { version: 3, name: 'audit-no-replace', sql: auditNoReplace },
   { version: 4, name: 'document-snapshots', sql: documentSnapshots },
   { version: 6, name: 'media', sql: media },
+  { version: 7, name: 'jobs', sql: jobs },
 ];

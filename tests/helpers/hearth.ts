@@ -193,3 +193,15 @@ export async function ensureWebBuilt(): Promise<void> {
   const { execFileSync } = await import('node:child_process');
   execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../../scripts/build-web.mjs')], { stdio: 'ignore' });
 }
+
+/** startTestServer with StartOptions (e.g. an injected clock) beside the config overrides. */
+export async function startTestServerWith(
+  opts: Omit<import('../../server/runtime.js').StartOptions, 'logger'>,
+  overrides: Partial<Config> = {},
+  dataDir = tempDir(),
+): Promise<TestServer> {
+  const config = { ...loadConfig({ env: {} }), dataDir, host: '127.0.0.1', port: 0, logLevel: 'info' as const, ...overrides };
+  const logs = new LogCapture();
+  const server = await startServer(config, { ...opts, logger: createLogger(config.logLevel, logs) });
+  return { server, url: server.url, dataDir, logs, close: () => server.close() };
+}

@@ -87,8 +87,22 @@ window.addEventListener('online', () => {
     () => {},
   );
 });
+/** Signing out forgets this browser's copies of the family's documents (a shared computer keeps nothing). */
+async function forgetLocalCopies(): Promise<void> {
+  closeAllDocs();
+  const dbs = (await indexedDB.databases?.()) ?? [];
+  await Promise.all(
+    dbs
+      .filter((db) => db.name?.startsWith('hearth:'))
+      .map((db) => new Promise<void>((resolve) => {
+        const req = indexedDB.deleteDatabase(db.name!);
+        req.onsuccess = req.onerror = req.onblocked = () => resolve();
+      })),
+  );
+}
+
 onSession((s) => {
-  if (!s) closeAllDocs();
+  if (!s) void forgetLocalCopies();
   else for (const d of open.values()) d.provider.params.token = s.accessToken;
 });
 
@@ -96,11 +110,15 @@ onSession((s) => {
 export function useDoc(name: string): { d: OpenDoc; version: number; status: string; peers: string[] } {
   const [d] = useState(() => acquireDoc(name));
   const [version, setVersion] = useState(0);
-  const [status, setStatus] = useState(d.provider.wsconnected ? 'online' : 'offline');
+  const [status, setStatus] = useState(d.provider.wsconnected ? 'online' : navigator.onLine ? 'connecting' : 'offline');
   const [peers, setPeers] = useState<string[]>([]);
   useEffect(() => {
     const bump = () => setVersion((v) => v + 1);
-    const onStatus = ({ status }: { status: string }) => setStatus(status === 'connected' ? 'online' : status === 'connecting' ? 'connecting' : 'offline');
+    // After a failed attempt the provider keeps retrying (status "connecting"): say offline
+    // until a connection actually opens.
+    const onStatus = ({ status }: { status: string }) =>
+      setStatus((prev) => (status === 'connected' ? 'online' : status === 'connecting' && prev !== 'offline' ? 'connecting' : 'offline'));
+    const onClosed = () => setStatus('offline');
     const onAwareness = () => {
       const me = d.doc.clientID;
       setPeers(
@@ -111,11 +129,15 @@ export function useDoc(name: string): { d: OpenDoc; version: number; status: str
     };
     d.doc.on('update', bump);
     d.provider.on('status', onStatus);
+    d.provider.on('connection-close', onClosed);
+    d.provider.on('connection-error', onClosed);
     d.provider.awareness.on('change', onAwareness);
     onAwareness();
     return () => {
       d.doc.off('update', bump);
       d.provider.off('status', onStatus);
+      d.provider.off('connection-close', onClosed);
+      d.provider.off('connection-error', onClosed);
       d.provider.awareness.off('change', onAwareness);
       releaseDoc(d);
     };

@@ -25,12 +25,19 @@ function placeholder(hash: string | null): string | undefined {
 
 function Thumb({ m, onOpen }: { m: MediaRecord; onOpen: () => void }) {
   const [loaded, setLoaded] = useState(false);
+  const [failed, setFailed] = useState(false);
   const ph = placeholder(m.thumbhash);
+  // A thumbnail still being made (or that failed) keeps its thumbhash placeholder.
+  useEffect(() => {
+    if (!failed || m.thumbnail !== 'pending') return;
+    const timer = setTimeout(() => setFailed(false), 3000);
+    return () => clearTimeout(timer);
+  }, [failed]);
   return (
     <button type="button" class="thumb" onClick={onOpen} aria-label={`Open ${m.name}`}>
       {ph && !loaded && <img src={ph} alt="" aria-hidden="true" class="ph" />}
-      {m.thumbnail === 'ready' || m.thumbnail === 'pending' ? (
-        <img src={mediaUrl(m.id, 'thumb')} alt={m.name} loading="lazy" class={loaded ? '' : 'loading'} onLoad={() => setLoaded(true)} />
+      {(m.thumbnail === 'ready' || m.thumbnail === 'pending') && !failed ? (
+        <img src={mediaUrl(m.id, 'thumb')} alt={m.name} loading="lazy" class={loaded ? '' : 'loading'} onLoad={() => setLoaded(true)} onError={() => setFailed(true)} />
       ) : (
         <span class="file">{m.name}</span>
       )}
