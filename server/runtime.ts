@@ -94,7 +94,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const familyRouteModules: FastifyPluginAsync[] = [];
   const sync = attachSync({ storage, logger, identity, config, familyRouteModules });
   Object.assign(events, sync.identityEvents);
+  const clock = opts.clock ?? systemClock;
   const media = createMediaService({
+    now: () => clock.now(),
     storage,
     layout,
     logger,
@@ -115,7 +117,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   // Jobs: every capability registers its handlers and recurring jobs here, before
   // start() below, e.g. `registerMediaJobs(scheduler, { ... })`.
-  const clock = opts.clock ?? systemClock;
   const scheduler = createScheduler({ sqlite: storage.sqlite, clock, logger: logger.child({ component: 'jobs' }) });
   const notifier = createInboxNotifier({
     docs: sync.service.docs,
