@@ -20,12 +20,13 @@ export function mediaGcHandler(media: MediaService): JobHandler {
 }
 
 /**
- * Registers both and schedules them nightly (keys make re-registration at every start
- * idempotent). Called from the composition root once the scheduler is there.
+ * Registers both and schedules them nightly. Re-declaring a keyed cron job with the same
+ * rule keeps its armed slot, so this runs at every start and a night missed while the
+ * machine was off still runs once after it comes back.
  */
 export function registerMediaJobs(scheduler: JobScheduler, media: MediaService): void {
   scheduler.register(MEDIA_REPAIR_JOB, mediaRepairHandler(media));
   scheduler.register(MEDIA_GC_JOB, mediaGcHandler(media));
-  if (!scheduler.findByKey(MEDIA_REPAIR_JOB)) scheduler.schedule({ kind: MEDIA_REPAIR_JOB, key: MEDIA_REPAIR_JOB, cron: '17 3 * * *' });
-  if (!scheduler.findByKey(MEDIA_GC_JOB)) scheduler.schedule({ kind: MEDIA_GC_JOB, key: MEDIA_GC_JOB, cron: '47 3 * * *' });
+  scheduler.schedule({ kind: MEDIA_REPAIR_JOB, key: MEDIA_REPAIR_JOB, cron: '17 3 * * *' });
+  scheduler.schedule({ kind: MEDIA_GC_JOB, key: MEDIA_GC_JOB, cron: '47 3 * * *' });
 }

@@ -372,8 +372,11 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
   }
 
   function gc(opts: { graceMs?: number } = {}): GcReport {
-    const cutoff = now() - (opts.graceMs ?? limits.gcGraceMs);
-    const report: GcReport = { removedFiles: 0, removedBytes: 0, purgedTombstones: 0, removedTemp: removeStaleTemp(cutoff) };
+    const grace = opts.graceMs ?? limits.gcGraceMs;
+    // Tombstones are stamped by the (injectable) clock; file mtimes by the real one.
+    const cutoff = now() - grace;
+    const fileCutoff = Date.now() - grace;
+    const report: GcReport = { removedFiles: 0, removedBytes: 0, purgedTombstones: 0, removedTemp: removeStaleTemp(fileCutoff) };
     const unlink = (file: string) => {
       const size = sizeOf(file);
       if (unlinkQuiet(file)) {
@@ -416,7 +419,7 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
           if (!sha || known.get(familyId, sha)) continue;
           const file = path.join(shardDir, name);
           try {
-            if (fs.statSync(file).mtimeMs > cutoff) continue;
+            if (fs.statSync(file).mtimeMs > fileCutoff) continue;
           } catch {
             continue;
           }

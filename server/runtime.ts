@@ -19,6 +19,7 @@ import { useMemoryRelief } from './memory-relief.js';
 import { warmUp } from './warm-up.js';
 import { createMediaService, type MediaService } from '../media/service.js';
 import { familyMediaRoutes } from './routes/family-media.js';
+import { registerMediaJobs } from '../media/jobs.js';
 import { SetupGate } from './identity/setup.js';
 import { loadWebAssets } from './web-assets.js';
 import type { Clock } from '../jobs/types.js';
@@ -95,7 +96,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const familyRouteModules: FastifyPluginAsync[] = [];
   const sync = attachSync({ storage, logger, identity, config, familyRouteModules });
   Object.assign(events, sync.identityEvents);
+  const clock = opts.clock ?? systemClock;
   const media = createMediaService({
+    now: () => clock.now(),
     storage,
     layout,
     logger,
@@ -116,7 +119,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   // Jobs: every capability registers its handlers and recurring jobs here, before
   // start() below, e.g. `registerMediaJobs(scheduler, { ... })`.
-  const clock = opts.clock ?? systemClock;
   const scheduler = createScheduler({ sqlite: storage.sqlite, clock, logger: logger.child({ component: 'jobs' }) });
   const notifier = createInboxNotifier({
     docs: sync.service.docs,
@@ -125,6 +127,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   const jobsLog = (what: string) => (err: unknown, familyId?: string) => logger.warn({ familyId, err: (err as Error).message }, what);
   const reminders = registerReminderJobs({ scheduler, docs: sync.service.docs, notifier, db: storage.db, onError: jobsLog('reminders re-plan failed') });
+  registerMediaJobs(scheduler, media);
 
   const setup = new SetupGate(identity);
   const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets() });

@@ -122,6 +122,11 @@ describe('derived images', () => {
     expect((await info(heic.body.id)).thumbnail).toBe('none');
   });
 
+  it('media.repair and media.gc are scheduled nightly jobs', () => {
+    expect(t.server.scheduler.findByKey('media.repair')).toMatchObject({ kind: 'media.repair', cron: '17 3 * * *', status: 'pending' });
+    expect(t.server.scheduler.findByKey('media.gc')).toMatchObject({ kind: 'media.gc', cron: '47 3 * * *', status: 'pending' });
+  });
+
   it('repair regenerates derived files gone missing; pending work survives a restart', async () => {
     const photo = await noiseJpeg(500, 300, 11);
     const up = await uploadRaw(t.url, f, owner, photo, 'repair.jpg');

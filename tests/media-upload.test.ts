@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, expectError, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
-import { getBytes, noiseJpeg, partialUpload, sha256, uploadMultipart, uploadRaw } from './helpers/media.js';
+import { getBytes, noiseJpeg, partialMultipart, partialUpload, sha256, uploadMultipart, uploadRaw } from './helpers/media.js';
 
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -206,6 +206,16 @@ describe('media upload, read, list and delete over HTTP', () => {
     expect(mediaRows().length).toBe(rowsBefore);
     expect(filesUnder(t.server.layout.media).length).toBe(filesBefore);
     expect((await api(url, 'GET', '/health')).status).toBe(200);
+    // The same over multipart; and the device's upload slot is free again afterwards.
+    for (let i = 0; i < 6; i++) {
+      const mp = partialMultipart(url, f, owner, 512 * 1024);
+      await until(() => filesUnder(t.server.layout.mediaTmp).length === 1);
+      mp.abort();
+      await until(() => filesUnder(t.server.layout.mediaTmp).length === 0);
+    }
+    expect(mediaRows().length).toBe(rowsBefore);
+    expect(filesUnder(t.server.layout.media).length).toBe(filesBefore);
+    expect((await uploadRaw(url, f, owner, Buffer.from('slots free'), 's.txt')).status).toBe(201);
   });
 
   it('refuses other content types with 415', async () => {

@@ -103,3 +103,20 @@ export function pixelBombPng(width: number, height: number): Buffer {
   const idat = zlib.deflateSync(raw, { level: 9 });
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
 }
+
+/** A multipart upload that sends its part headers and `sent` bytes of the file, then waits (abort() to cut it). */
+export function partialMultipart(url: string, familyId: string, token: string, sent: number) {
+  const u = new URL(`${url}/v1/families/${familyId}/media`);
+  const boundary = 'hearthboundary0123456789';
+  const req = http.request({
+    host: u.hostname,
+    port: u.port,
+    path: u.pathname,
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
+  });
+  req.on('error', () => {});
+  req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  req.write(Buffer.alloc(sent, 9));
+  return { req, abort: () => req.destroy() };
+}
