@@ -9,6 +9,8 @@ export interface DataDirLayout {
   backups: string;
   keys: string;
   adminSocket: string;
+  /** AES key sealing push-channel secrets (webhook HMAC keys, SMTP passwords) at rest. */
+  channelKey: string;
 }
 
 export function dataDirLayout(root: string): DataDirLayout {
@@ -20,6 +22,7 @@ export function dataDirLayout(root: string): DataDirLayout {
     backups: path.join(abs, 'backups'),
     keys: path.join(abs, 'keys'),
     adminSocket: path.join(abs, 'admin.sock'),
+    channelKey: path.join(abs, 'keys', 'channel-secrets.key'),
   };
 }
 
