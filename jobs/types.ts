@@ -49,6 +49,8 @@ export interface JobRecord {
   attempts: number;
   lastError: string | null;
   key: string | null;
+  /** How many attempts the job gets (set by the persistent scheduler). */
+  maxAttempts?: number;
 }
 
 export interface JobRun {

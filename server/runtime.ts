@@ -25,9 +25,11 @@ import { loadWebAssets } from './web-assets.js';
 import type { Clock } from '../jobs/types.js';
 import { systemClock } from '../jobs/clock.js';
 import { createScheduler, type PersistentScheduler } from '../jobs/scheduler.js';
-import { createInboxNotifier, type InboxNotifier } from '../notifications/inbox.js';
-import { registerReminderJobs, type ReminderService } from '../notifications/reminders.js';
+import { createNotifications, type Notifications } from '../notifications/index.js';
+import type { InboxNotifier } from '../notifications/inbox.js';
 import { families } from '../storage/schema.js';
+import { jobRoutes } from './routes/jobs.js';
+import { notificationRoutes } from './routes/notifications.js';
 
 export interface RunningServer {
   url: string;
@@ -44,7 +46,8 @@ export interface RunningServer {
   clock: Clock;
   scheduler: PersistentScheduler;
   notifier: InboxNotifier;
-  reminders: ReminderService;
+  /** Reminders, push channels, the digest (add DigestSources here), housekeeping. */
+  notifications: Notifications;
   close(): Promise<void>;
 }
 
@@ -118,15 +121,21 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   media.start();
 
   // Jobs: every capability registers its handlers and recurring jobs here, before
-  // start() below, e.g. `registerMediaJobs(scheduler, { ... })`.
+  // scheduler.start() below, e.g. `registerMediaJobs(scheduler, { ... })`; digest
+  // sections with `notifications.digest.add(source)`; notify through `notifier`.
   const scheduler = createScheduler({ sqlite: storage.sqlite, clock, logger: logger.child({ component: 'jobs' }) });
-  const notifier = createInboxNotifier({
+  const notifications = createNotifications({
+    scheduler,
     docs: sync.service.docs,
-    clock,
-    onError: (err, familyId, memberId, id) => logger.warn({ familyId, memberId, notificationId: id, err: (err as Error).message }, 'push step failed'),
+    db: storage.db,
+    channelKeyFile: layout.channelKey,
+    warn: (what, err, ctx) => logger.warn({ ...ctx, err: (err as Error).message }, what),
   });
-  const jobsLog = (what: string) => (err: unknown, familyId?: string) => logger.warn({ familyId, err: (err as Error).message }, what);
-  const reminders = registerReminderJobs({ scheduler, docs: sync.service.docs, notifier, db: storage.db, onError: jobsLog('reminders re-plan failed') });
+  const notifier = notifications.notifier;
+  familyRouteModules.push(
+    jobRoutes({ scheduler, db: storage.db }),
+    notificationRoutes({ db: storage.db, clock, channels: notifications.channels, push: notifications.push, digest: notifications.digest }),
+  );
   registerMediaJobs(scheduler, media);
 
   const setup = new SetupGate(identity);
@@ -157,7 +166,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       await adminSocket?.close();
       if (adminSocket) fs.rmSync(layout.adminSocket, { force: true });
       removePidFile(layout);
-      reminders.stop();
+      notifications.stop();
       await scheduler.stop();
       // Stop taking requests and sockets, let in-flight requests finish, then flush
       // documents before the database closes under them.
@@ -176,7 +185,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   await warmUp(identity, logger);
   relief.reclaimNow();
   scheduler.start();
-  void reminders.reconcileAll(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
+  void notifications.afterStart(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, reminders, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, close };
 }

@@ -13,6 +13,8 @@ export interface DataDirLayout {
   adminSocket: string;
   /** The running server's pid, so the CLI knows a server is there even without the admin socket. */
   pidFile: string;
+  /** AES key sealing push-channel secrets (webhook HMAC keys, SMTP passwords) at rest. */
+  channelKey: string;
 }
 
 export function dataDirLayout(root: string): DataDirLayout {
@@ -26,6 +28,7 @@ export function dataDirLayout(root: string): DataDirLayout {
     keys: path.join(abs, 'keys'),
     adminSocket: path.join(abs, 'admin.sock'),
     pidFile: path.join(abs, 'hearth.pid'),
+    channelKey: path.join(abs, 'keys', 'channel-secrets.key'),
   };
 }
 

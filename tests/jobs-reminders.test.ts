@@ -29,7 +29,7 @@ describe('reminders through the real server', () => {
   };
 
   const idle = async () => {
-    await t.server.reminders.settled();
+    await t.server.notifications.reminders.settled();
     await t.server.scheduler.whenIdle();
   };
 
