@@ -15,7 +15,6 @@ import { rateLimited } from './errors.js';
 import { healthRoutes, type ReadinessProbe } from './routes/health.js';
 import { authRoutes } from './routes/auth.js';
 import { pairingRoutes } from './routes/pairing.js';
-import { pairPageRoutes } from './routes/pair-page.js';
 import { familyRoutes } from './routes/family.js';
 import { familyDeviceRoutes } from './routes/family-devices.js';
 import { familyInviteRoutes } from './routes/family-invites.js';
@@ -93,7 +92,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { ready: deps.ready });
   await app.register(async (scope) => authRoutes(scope, routeDeps));
   await app.register(async (scope) => pairingRoutes(scope, routeDeps));
-  await app.register(pairPageRoutes);
   registerFamilyRoutes(app, [
     familyRoutes(routeDeps),
     familyDeviceRoutes(routeDeps),

@@ -77,7 +77,6 @@ export const ROUTES: Record<string, Rule> = {
   'DELETE /v1/me/devices/:deviceId': signedIn(),
   'POST /v1/invites/accept': open(),
   'POST /v1/pair/start': open(),
-  'GET /pair': open(),
   'POST /v1/pair/inspect': signedIn(),
   'POST /v1/pair/approve': onMember(PAIR, (c) => ({ body: { userCode: c.userCode(), memberId: c.target.id } })),
   'POST /v1/pair/token': open(),
