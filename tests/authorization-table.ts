@@ -69,6 +69,17 @@ export interface OpRule {
 const demote = (c: Cell) => (c.target.role === 'guest' ? 'child' : 'guest');
 
 export const ROUTES: Record<string, Rule> = {
+  // jobs and notifications (server/routes/jobs.ts, notifications.ts): members manage their own channels, admins the family's
+  [`GET ${F}/jobs`]: family('admin'),
+  [`GET ${F}/deliveries`]: family('admin'),
+  [`GET ${F}/channels`]: family('guest'),
+  [`POST ${F}/channels`]: family('child'),
+  [`GET ${F}/channels/:channelId`]: family('guest'),
+  [`PUT ${F}/channels/:channelId`]: family('child'),
+  [`DELETE ${F}/channels/:channelId`]: family('child'),
+  [`POST ${F}/channels/:channelId/test`]: family('child'),
+  [`GET ${F}/digest-settings`]: family('guest'),
+  [`PUT ${F}/digest-settings`]: family('admin'),
   'GET /health': open(),
   'GET /ready': open(),
   'GET /v1/openapi.json': open(),

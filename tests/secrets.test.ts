@@ -144,7 +144,9 @@ describe('secrets', () => {
   it('keeps the signing key private: key file 0600 in a 0700 data dir', () => {
     const keysDir = path.join(t.dataDir, 'keys');
     const files = fs.readdirSync(keysDir);
-    const priv = files.filter((f) => f.endsWith('.key'));
+    // Every key file is private; the signing key is the one PEM among them (channel-secrets.key seals push secrets).
+    for (const f of files.filter((f) => f.endsWith('.key'))) expect(fs.statSync(path.join(keysDir, f)).mode & 0o777, f).toBe(0o600);
+    const priv = files.filter((f) => f.endsWith('.key') && f !== 'channel-secrets.key');
     expect(priv.length).toBe(1);
     expect(fs.statSync(path.join(keysDir, priv[0]!)).mode & 0o777).toBe(0o600);
     expect(fs.statSync(keysDir).mode & 0o077).toBe(0);
