@@ -27,7 +27,9 @@ import { systemClock } from '../jobs/clock.js';
 import { createScheduler, type PersistentScheduler } from '../jobs/scheduler.js';
 import { createNotifications, type Notifications } from '../notifications/index.js';
 import type { InboxNotifier } from '../notifications/inbox.js';
-import { families } from '../storage/schema.js';
+import { families, members } from '../storage/schema.js';
+import { eq } from 'drizzle-orm';
+import { registerBackupJobs } from '../backup/jobs.js';
 import { jobRoutes } from './routes/jobs.js';
 import { notificationRoutes } from './routes/notifications.js';
 
@@ -137,6 +139,21 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     notificationRoutes({ db: storage.db, clock, channels: notifications.channels, push: notifications.push, digest: notifications.digest }),
   );
   registerMediaJobs(scheduler, media);
+  registerBackupJobs(scheduler, {
+    sqlite: storage.sqlite,
+    layout,
+    clock,
+    hearthVersion: versionInfo().version,
+    retention: { daily: 7, weekly: 4 },
+    // Every owner of every family hears of it: the backup is the whole server's.
+    onFailure: async (err) => {
+      const owners = storage.db.select({ id: members.id, familyId: members.familyId }).from(members).where(eq(members.role, 'owner')).all();
+      const id = `backup-failed-${new Date(clock.now()).toISOString().slice(0, 10)}`;
+      for (const o of owners) {
+        await notifier.notify(o.familyId, o.id, { id, kind: 'backup.failed', title: 'Nightly backup failed', body: err.message.slice(0, 200) });
+      }
+    },
+  });
 
   const setup = new SetupGate(identity);
   const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets() });

@@ -7,6 +7,7 @@ import { registerMember } from './member.js';
 import { registerDevice } from './device.js';
 import { registerInvite } from './invite.js';
 import { registerDoctor } from './doctor.js';
+import { registerBackup } from './backup.js';
 
 /** Every subcommand registers itself here; one module per command group. */
 export function registerCommands(program: Command): void {
@@ -17,5 +18,6 @@ export function registerCommands(program: Command): void {
   registerDevice(program);
   registerInvite(program);
   registerDoctor(program);
+  registerBackup(program);
   registerVersion(program);
 }

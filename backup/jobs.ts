@@ -1,0 +1,29 @@
+import type Database from 'better-sqlite3';
+import type { DataDirLayout } from '../storage/data-dir.js';
+import type { JobScheduler, Clock } from '../jobs/types.js';
+import { createBackup } from './create.js';
+import { applyRetention, type Retention } from './catalog.js';
+
+export interface BackupJobDeps {
+  sqlite: Database.Database;
+  layout: DataDirLayout;
+  clock: Clock;
+  hearthVersion: string;
+  retention: Retention;
+  /** Told when a nightly backup fails (the owners' inboxes). */
+  onFailure(err: Error): Promise<void>;
+}
+
+/** The nightly backup: 03:30 UTC, then retention. A failure notifies, then retries with the scheduler's backoff. */
+export function registerBackupJobs(scheduler: JobScheduler, d: BackupJobDeps): void {
+  scheduler.register('backup.nightly', async (run) => {
+    try {
+      await createBackup({ sqlite: d.sqlite, layout: d.layout, now: d.clock.now(), hearthVersion: d.hearthVersion });
+      applyRetention(d.layout.backups, d.retention);
+    } catch (err) {
+      if (run.attempt === 1) await d.onFailure(err as Error);
+      throw err;
+    }
+  });
+  scheduler.schedule({ kind: 'backup.nightly', key: 'backup.nightly', cron: '30 3 * * *', timezone: 'UTC' });
+}

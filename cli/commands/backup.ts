@@ -1,0 +1,122 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { applyRetention, createBackup, restoreBackup, RestoreError, type BackupProgress } from '../../backup/index.js';
+import { versionInfo } from '../../server/version-info.js';
+import { addDataOption, cliConfig, withContext } from '../context.js';
+import { CliError, printJson, printLine } from '../output.js';
+import { readPassword } from '../password-input.js';
+
+type PassOpts = {
+  passphraseFile?: string;
+};
+
+/** A passphrase from a file or stdin/prompt, never argv. */
+async function passphrase(o: PassOpts): Promise<string> {
+  if (o.passphraseFile) {
+    const line = fs.readFileSync(o.passphraseFile, 'utf8').split(/\r?\n/)[0] ?? '';
+    if (!line) throw new CliError(`--passphrase-file ${o.passphraseFile} is empty`);
+    return line;
+  }
+  return readPassword('backup passphrase: ');
+}
+
+const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+
+/** A bar on a terminal, a line per phase otherwise, nothing with --json. */
+function reporter(json: boolean) {
+  if (json) return { update: (_p: BackupProgress) => {}, stop: () => {} };
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { stream: process.stderr, format: '{phase} [{bar}] {percentage}% | {files}/{totalFiles} files | {mb} | {speed} | ETA {eta_formatted}', hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    const t0 = Date.now();
+    return {
+      update(p: BackupProgress) {
+        if (!started) {
+          bar.start(Math.max(1, p.totalBytes), 0);
+          started = true;
+        }
+        const s = (Date.now() - t0) / 1000;
+        bar.setTotal(Math.max(1, p.totalBytes));
+        bar.update(p.bytes, { phase: p.phase.padEnd(8), files: p.files, totalFiles: p.totalFiles, mb: mb(p.bytes), speed: `${mb(p.bytes / Math.max(s, 0.001))}/s` });
+      },
+      stop: () => started && bar.stop(),
+    };
+  }
+  let phase = '';
+  return {
+    update(p: BackupProgress) {
+      if (p.phase === phase) return;
+      phase = p.phase;
+      process.stderr.write(`backup: ${p.phase}${p.totalFiles ? ` (${p.totalFiles} files, ${mb(p.totalBytes)})` : ''}\n`);
+    },
+    stop: () => {},
+  };
+}
+
+export function registerBackup(program: Command): void {
+  addDataOption(
+    program
+      .command('backup')
+      .description('make a verified backup: database (consistent while clients write), keys, and media copied incrementally')
+      .option('--to <dir>', 'where backup dirs go (default: <data>/backups)')
+      .option('--encrypt', 'encrypt everything with a passphrase (stdin or prompt, or --passphrase-file)')
+      .option('--passphrase-file <file>', 'read the passphrase from the first line of this file')
+      .option('--keep-daily <n>', 'then keep this many daily backups', (v) => Number(v))
+      .option('--keep-weekly <n>', 'and this many weekly ones', (v) => Number(v))
+      .option('--json', 'machine-readable output'),
+  ).action(async (opts: { data?: string; to?: string; encrypt?: boolean; json?: boolean; keepDaily?: number; keepWeekly?: number } & PassOpts) => {
+    const pass = opts.encrypt || opts.passphraseFile ? await passphrase(opts) : undefined;
+    const report = reporter(Boolean(opts.json));
+    await withContext(opts, async ({ storage, layout }) => {
+      const result = await createBackup({
+        sqlite: storage.sqlite,
+        layout,
+        to: opts.to,
+        now: Date.now(),
+        hearthVersion: versionInfo().version,
+        passphrase: pass,
+        onProgress: (p) => report.update(p),
+      });
+      report.stop();
+      let removed: string[] = [];
+      if (opts.keepDaily !== undefined || opts.keepWeekly !== undefined) {
+        removed = applyRetention(opts.to ?? layout.backups, { daily: opts.keepDaily ?? 7, weekly: opts.keepWeekly ?? 4 });
+      }
+      if (opts.json) printJson({ ...result, removed });
+      else printLine(`backup ${result.name}: ${result.files} files, ${mb(result.bytes)} (${result.copied} copied, ${result.linked} linked), verified, in ${result.dir}`);
+    });
+  });
+
+  program
+    .command('restore')
+    .description('restore a backup dir into an empty data dir (or, with --force, move the old one aside first)')
+    .argument('<from>', 'a backup dir, e.g. /var/lib/hearth/backups/20261202T031700Z')
+    .requiredOption('--data <dir>', 'the data dir to restore into')
+    .option('--force', 'the data dir is not empty: move it aside, then restore')
+    .option('--passphrase-file <file>', 'passphrase of an encrypted backup (else stdin or a prompt)')
+    .option('--json', 'machine-readable output')
+    .action(async (from: string, opts: { data: string; force?: boolean; json?: boolean } & PassOpts) => {
+      cliConfig(opts); // validates --data like every command
+      if (!fs.existsSync(from)) throw new CliError(`no backup at ${from}`);
+      let pass: string | undefined;
+      try {
+        const header = JSON.parse(fs.readFileSync(`${from}/backup.json`, 'utf8')) as { encrypted?: boolean };
+        if (header.encrypted) pass = await passphrase(opts);
+      } catch (err) {
+        if (err instanceof CliError) throw err;
+        throw new CliError(`${from} is not a hearth backup (no readable backup.json)`);
+      }
+      try {
+        const r = await restoreBackup({ from, dataDir: opts.data, force: opts.force, passphrase: pass, now: Date.now() });
+        if (opts.json) printJson(r);
+        else printLine(`restored ${r.files} files into ${r.dataDir}${r.movedAside ? ` (the old data dir is now ${r.movedAside})` : ''}`);
+      } catch (err) {
+        if (err instanceof RestoreError || err instanceof Error) throw new CliError(err.message);
+        throw err;
+      }
+    });
+}
