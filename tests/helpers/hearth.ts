@@ -32,8 +32,17 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+const madeDirs: string[] = [];
+// Each test file runs in its own worker process: when it exits, its data dirs go with it
+// (a test may stop a server and start another on the same dir, so not at close()).
+process.once('exit', () => {
+  for (const dir of madeDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'hearth-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /** The real server on 127.0.0.1, port 0, with a fresh data dir. */
