@@ -28,6 +28,12 @@ const CLOSE_GRACE_MS = 1000;
  * a client that never sends step 1 gets ours after this long.
  */
 const DEFERRED_STEP1_MS = 50;
+/**
+ * The queue is checked before every write, but the last write of a burst may leave it
+ * over the limit with nothing after it to notice; a peer whose queue is still over the
+ * limit this long after a write is cut off then rather than holding the memory.
+ */
+const SLOW_PEER_GRACE_MS = 2000;
 
 /**
  * One WebSocket bound to one document. Everything it receives goes through here:
@@ -42,6 +48,7 @@ export class Connection implements DocPeer {
   private readonly limiter: RateLimiter;
   private step1Sent = false;
   private step1Timer: NodeJS.Timeout | null = null;
+  private backlogTimer: NodeJS.Timeout | null = null;
 
   /**
    * @param socket the upgraded TCP socket under `ws`. Shared broadcast frames are written
@@ -91,11 +98,24 @@ export class Connection implements DocPeer {
 
   /** One message to this peer alone. */
   send(message: Uint8Array): void {
-    if (this.canSend()) this.ws.send(message);
+    if (!this.canSend()) return;
+    this.ws.send(message);
+    this.watchBacklog();
   }
 
   sendShared(frame: WireFrame): void {
-    if (this.canSend()) this.socket.write(frame);
+    if (!this.canSend()) return;
+    this.socket.write(frame);
+    this.watchBacklog();
+  }
+
+  private watchBacklog(): void {
+    if (this.backlogTimer || this.ws.bufferedAmount <= this.limits.maxBufferedBytes) return;
+    this.backlogTimer = setTimeout(() => {
+      this.backlogTimer = null;
+      if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.close(Close.TRY_AGAIN_LATER, 'client too slow to keep up');
+    }, SLOW_PEER_GRACE_MS);
+    this.backlogTimer.unref();
   }
 
   private canSend(): boolean {
@@ -132,6 +152,8 @@ export class Connection implements DocPeer {
     this.closed = true;
     if (this.step1Timer) clearTimeout(this.step1Timer);
     this.step1Timer = null;
+    if (this.backlogTimer) clearTimeout(this.backlogTimer);
+    this.backlogTimer = null;
     this.engine.detach(this.doc, this);
     this.onClosed(this);
   }

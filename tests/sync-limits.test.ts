@@ -150,4 +150,19 @@ describe('limits', () => {
     fast.ws.close();
     slow.ws.terminate();
   });
+
+  it('a receiver left over maxBufferedBytes by the last write of a burst is cut off without another write', async () => {
+    h = await startHarness({ limits: { maxBufferedBytes: 256 * 1024 } });
+    const slow = await rawClient(h, 'one-big', 'tok-bob');
+    const writer = await rawClient(h, 'one-big', 'tok-alice');
+    (slow.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    const writerDoc = new Y.Doc();
+    writerDoc.on('update', (u: Uint8Array) => writer.send(encodeUpdate(u)));
+    // One update, one broadcast: more than the kernel's buffers take, and nothing after it.
+    writerDoc.getText('t').insert(0, 'y'.repeat(12 * 1024 * 1024));
+    await waitFor(() => h!.service.stats().connections === 1, 10_000, 'the slow receiver cut off');
+    expect(writer.ws.readyState).toBe(writer.ws.OPEN);
+    writer.ws.close();
+    slow.ws.terminate();
+  });
 });
