@@ -6,6 +6,8 @@ import { withContext } from './context.js';
 import { CliError } from './output.js';
 import { cliConfig } from './context.js';
 import { dataDirLayout, runningServerPid } from '../storage/data-dir.js';
+import { createScheduler } from '../jobs/scheduler.js';
+import { systemClock } from '../jobs/clock.js';
 
 function post(socketPath: string, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
@@ -38,6 +40,7 @@ export async function runLive(
   flags: Record<string, unknown>,
   op: AdminOpName,
   args: Record<string, unknown>,
+  opts: { readOnly?: boolean } = {},
 ): Promise<{ result: unknown; live: boolean }> {
   const layout = dataDirLayout(cliConfig(flags).dataDir);
   if (await socketIsLive(layout.adminSocket)) {
@@ -54,5 +57,9 @@ export async function runLive(
   if (pid !== null) {
     throw new CliError(`a hearth server (pid ${pid}) is running on ${layout.root} without its admin socket (HEARTH_ADMIN_SOCKET=false): nothing changed; enable the admin socket or stop the server first`);
   }
-  return withContext(flags, async (ctx) => ({ result: await runAdminOp(ctx.identity, op, args, CLI_ACTOR), live: false }));
+  return withContext(flags, async (ctx) => {
+    // Never started: it only reads and writes the jobs table; the next server start runs what is due.
+    const scheduler = createScheduler({ sqlite: ctx.storage.sqlite, clock: systemClock });
+    return { result: await runAdminOp({ identity: ctx.identity, scheduler }, op, args, CLI_ACTOR), live: false };
+  }, opts);
 }

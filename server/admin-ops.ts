@@ -8,6 +8,31 @@ import { decidePairing } from './identity/pairing.js';
 import { resetPassword } from './identity/password-change.js';
 import { revokeInvite } from './identity/invites.js';
 import { RoleSchema } from './schemas.js';
+import type { PersistentScheduler } from '../jobs/scheduler.js';
+
+/**
+ * What an admin op may touch: the running server's parts over the admin socket, or the
+ * same parts opened over the database by the CLI when no server runs (a scheduler that
+ * is never started: it reads and writes the jobs table, the next start runs them).
+ */
+export interface AdminContext {
+  identity: IdentityContext;
+  scheduler: PersistentScheduler;
+}
+
+/** Server-wide operations are for the operator at the CLI, never for a member's token. */
+function requireOperator(actor: Actor): void {
+  if (actor.memberId !== undefined || actor.role !== undefined) throw new AppError('FORBIDDEN', 'only the server operator may do this');
+}
+
+const JobId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const JobStatus = Type.Union(['pending', 'running', 'done', 'dead', 'cancelled'].map((s) => Type.Literal(s)));
+
+function jobOrMissing(scheduler: PersistentScheduler, id: string) {
+  const job = scheduler.get(id);
+  if (!job) throw new AppError('NOT_FOUND', `no job ${id}`);
+  return job;
+}
 
 /**
  * Operations the CLI performs that must reach live state. A running server executes
@@ -17,35 +42,81 @@ import { RoleSchema } from './schemas.js';
 const OPS = {
   'device.revoke': {
     args: Type.Object({ familyId: Type.String(), deviceId: Type.String() }),
-    run: (ctx: IdentityContext, a: { familyId: string; deviceId: string }, actor: Actor) => revokeDevice(ctx, a.familyId, a.deviceId, actor),
+    run: ({ identity }: AdminContext, a: { familyId: string; deviceId: string }, actor: Actor) => revokeDevice(identity, a.familyId, a.deviceId, actor),
   },
   'member.role': {
     args: Type.Object({ familyId: Type.String(), memberId: Type.String(), role: RoleSchema }),
-    run: (ctx: IdentityContext, a: Static<typeof OPS_ROLE>, actor: Actor) => changeRole(ctx, a.familyId, a.memberId, a.role, actor),
+    run: ({ identity }: AdminContext, a: Static<typeof OPS_ROLE>, actor: Actor) => changeRole(identity, a.familyId, a.memberId, a.role, actor),
   },
   'member.remove': {
     args: Type.Object({ familyId: Type.String(), memberId: Type.String() }),
-    run: (ctx: IdentityContext, a: { familyId: string; memberId: string }, actor: Actor) => {
-      removeMember(ctx, a.familyId, a.memberId, actor);
+    run: ({ identity }: AdminContext, a: { familyId: string; memberId: string }, actor: Actor) => {
+      removeMember(identity, a.familyId, a.memberId, actor);
       return { removed: a.memberId };
     },
   },
   'member.password': {
     args: Type.Object({ familyId: Type.String(), memberId: Type.String(), password: Type.String({ minLength: 1, maxLength: 1024 }), revokeSessions: Type.Boolean() }),
-    run: (ctx: IdentityContext, a: { familyId: string; memberId: string; password: string; revokeSessions: boolean }, actor: Actor) =>
-      resetPassword(ctx, a.familyId, a.memberId, { password: a.password, revokeSessions: a.revokeSessions }, actor),
+    run: ({ identity }: AdminContext, a: { familyId: string; memberId: string; password: string; revokeSessions: boolean }, actor: Actor) =>
+      resetPassword(identity, a.familyId, a.memberId, { password: a.password, revokeSessions: a.revokeSessions }, actor),
   },
   'invite.revoke': {
     args: Type.Object({ familyId: Type.String(), inviteId: Type.String() }),
-    run: (ctx: IdentityContext, a: { familyId: string; inviteId: string }, actor: Actor) => {
-      revokeInvite(ctx, a.familyId, a.inviteId, actor);
+    run: ({ identity }: AdminContext, a: { familyId: string; inviteId: string }, actor: Actor) => {
+      revokeInvite(identity, a.familyId, a.inviteId, actor);
       return { revoked: a.inviteId };
     },
   },
   'pair.approve': {
     args: Type.Object({ familyId: Type.String(), memberId: Type.String(), userCode: Type.String(), approve: Type.Boolean() }),
-    run: (ctx: IdentityContext, a: { familyId: string; memberId: string; userCode: string; approve: boolean }, actor: Actor) =>
-      decidePairing(ctx, a.familyId, { userCode: a.userCode, memberId: a.memberId, approve: a.approve }, actor),
+    run: ({ identity }: AdminContext, a: { familyId: string; memberId: string; userCode: string; approve: boolean }, actor: Actor) =>
+      decidePairing(identity, a.familyId, { userCode: a.userCode, memberId: a.memberId, approve: a.approve }, actor),
+  },
+  'jobs.list': {
+    args: Type.Object({
+      familyId: Type.Optional(Type.String()),
+      status: Type.Optional(JobStatus),
+      kind: Type.Optional(Type.String({ maxLength: 100 })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+      cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    }),
+    run: ({ scheduler }: AdminContext, a: { familyId?: string; status?: string; kind?: string; limit?: number; cursor?: string }, actor: Actor) => {
+      requireOperator(actor);
+      return scheduler.list({ ...a, status: a.status as never });
+    },
+  },
+  'jobs.show': {
+    args: JobId,
+    run: ({ scheduler }: AdminContext, a: { id: string }, actor: Actor) => {
+      requireOperator(actor);
+      return jobOrMissing(scheduler, a.id);
+    },
+  },
+  'jobs.run': {
+    args: JobId,
+    run: ({ scheduler }: AdminContext, a: { id: string }, actor: Actor) => {
+      requireOperator(actor);
+      if (jobOrMissing(scheduler, a.id).status === 'running') throw new AppError('CONFLICT', `job ${a.id} is running now`);
+      return scheduler.runNow(a.id);
+    },
+  },
+  'jobs.retry': {
+    args: JobId,
+    run: ({ scheduler }: AdminContext, a: { id: string }, actor: Actor) => {
+      requireOperator(actor);
+      const job = jobOrMissing(scheduler, a.id);
+      if (job.status !== 'dead' && job.status !== 'cancelled') throw new AppError('CONFLICT', `job ${a.id} is ${job.status}; only dead or cancelled jobs are retried`);
+      return scheduler.retry(a.id);
+    },
+  },
+  'jobs.cancel': {
+    args: JobId,
+    run: ({ scheduler }: AdminContext, a: { id: string }, actor: Actor) => {
+      requireOperator(actor);
+      const job = jobOrMissing(scheduler, a.id);
+      if (!scheduler.cancelById(a.id)) throw new AppError('CONFLICT', `job ${a.id} is ${job.status}; only pending or running jobs are cancelled`);
+      return scheduler.get(a.id);
+    },
   },
 } as const;
 
@@ -60,9 +131,9 @@ export function isAdminOp(name: string): name is AdminOpName {
   return Object.hasOwn(OPS, name);
 }
 
-export function runAdminOp(ctx: IdentityContext, name: string, args: unknown, actor: Actor): unknown {
+export function runAdminOp(ctx: AdminContext, name: string, args: unknown, actor: Actor): unknown {
   if (!isAdminOp(name)) throw new AppError('NOT_FOUND', `unknown admin operation ${name}`);
   const op = OPS[name];
   if (!Value.Check(op.args, args)) throw new AppError('VALIDATION_FAILED', `bad arguments for ${name}`);
-  return (op.run as (c: IdentityContext, a: unknown, actor: Actor) => unknown)(ctx, args, actor);
+  return (op.run as (c: AdminContext, a: unknown, actor: Actor) => unknown)(ctx, args, actor);
 }

@@ -4,9 +4,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { IdentityContext } from './identity/context.js';
 import { CLI_ACTOR } from './identity/context.js';
-import { runAdminOp } from './admin-ops.js';
+import { runAdminOp, type AdminContext } from './admin-ops.js';
 import { installErrorHandlers } from './error-handler.js';
 
 /** Is something answering on this unix socket? A leftover file from a crash is not. */
@@ -27,7 +26,7 @@ export function socketIsLive(path: string): Promise<boolean> {
  */
 export async function startAdminSocket(
   socketPath: string,
-  ctx: IdentityContext,
+  ctx: AdminContext,
   logger: Logger,
   status: () => Record<string, unknown>,
 ): Promise<FastifyInstance> {

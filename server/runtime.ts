@@ -172,7 +172,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const setupUrl = setupToken ? `${(config.publicUrl ?? url).replace(/\/$/, '')}/setup#${setupToken}` : null;
 
   const adminSocket = config.adminSocket
-    ? await startAdminSocket(layout.adminSocket, identity, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
+    ? await startAdminSocket(layout.adminSocket, { identity, scheduler }, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
     : null;
   writePidFile(layout);
 

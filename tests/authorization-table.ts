@@ -30,6 +30,8 @@ export const PAIR: Matrix = { owner: 'Y YYYYY', admin: 'Y NYYYY', adult: 'Y NNNN
 export const RESET: Matrix = { owner: 'Y YYYYY', admin: 'Y NNYYY', adult: 'N NNNNN', child: 'N NNNNN', guest: 'N NNNNN' };
 /** Invites target no member: owners and admins only, whatever the "target". */
 export const MANAGE_INVITES: Matrix = { owner: 'Y YYYYY', admin: 'Y YYYYY', adult: 'N NNNNN', child: 'N NNNNN', guest: 'N NNNNN' };
+/** Server-wide operator work (jobs): the CLI at the admin socket only, never a member's token. */
+export const OPERATOR: Matrix = { owner: 'N NNNNN', admin: 'N NNNNN', adult: 'N NNNNN', child: 'N NNNNN', guest: 'N NNNNN' };
 export const SELF_ONLY: Matrix = { owner: 'Y NNNNN', admin: 'Y NNNNN', adult: 'Y NNNNN', child: 'Y NNNNN', guest: 'Y NNNNN' };
 
 /** What a member-targeted request gets: the acting member, the target, and helpers. */
@@ -41,6 +43,8 @@ export interface Cell {
   userCode(): string;
   /** A fresh open invite of the family. */
   inviteId(): string;
+  /** A fresh parked job of the family; cancelled when asked (so it may be retried). */
+  jobId(cancelled?: boolean): string;
 }
 
 /** Path params default to :familyId, :memberId = target, :deviceId = target's device. */
@@ -141,4 +145,9 @@ export const ADMIN_OPS: Record<string, OpRule> = {
   'member.password': { matrix: RESET, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, password: 'a long new password', revokeSessions: true }) },
   'invite.revoke': { matrix: MANAGE_INVITES, args: (c) => ({ familyId: c.familyId, inviteId: c.inviteId() }) },
   'pair.approve': { matrix: PAIR, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, userCode: c.userCode(), approve: true }) },
+  'jobs.list': { matrix: OPERATOR, args: (c) => ({ familyId: c.familyId }) },
+  'jobs.show': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },
+  'jobs.run': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },
+  'jobs.retry': { matrix: OPERATOR, args: (c) => ({ id: c.jobId(true) }) },
+  'jobs.cancel': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },
 };

@@ -60,6 +60,12 @@ describe('authorization table', () => {
       target: targetMember,
       userCode: () => startPairing(t.server.identity, 'new tablet', 'http://x/pair').userCode,
       inviteId: () => createInvite(t.server.identity, familyId, { role: 'guest', ttlHours: 1 }, CLI_ACTOR).id,
+      // A kind no handler claims, far ahead: it waits in the table for the op to act on it.
+      jobId: (cancelled = false) => {
+        const job = t.server.scheduler.schedule({ kind: 'test.parked', familyId, runAt: Date.now() + 86_400_000 });
+        if (cancelled) t.server.scheduler.cancelById(job.id);
+        return job.id;
+      },
     };
     return { actor, cell };
   }
@@ -162,7 +168,7 @@ describe('authorization table', () => {
 
   it('admin-socket ops follow the same matrix for member actors, and the CLI actor may do all of it', async () => {
     const wrong: string[] = [];
-    const ctx = t.server.identity;
+    const ctx = { identity: t.server.identity, scheduler: t.server.scheduler };
     for (const [op, rule] of Object.entries(ADMIN_OPS)) {
       for (const role of [...ROLES, 'cli' as const]) {
         for (const target of TARGETS) {
@@ -185,9 +191,9 @@ describe('authorization table', () => {
   });
 
   it('the CLI actor still cannot break the last-owner invariant', async () => {
-    const ctx = t.server.identity;
-    const solo = createFamily(ctx, 'Solo', CLI_ACTOR).id;
-    const owner = await addMember(ctx, solo, { displayName: 'only owner', role: 'owner' }, CLI_ACTOR);
+    const ctx = { identity: t.server.identity, scheduler: t.server.scheduler };
+    const solo = createFamily(ctx.identity, 'Solo', CLI_ACTOR).id;
+    const owner = await addMember(ctx.identity, solo, { displayName: 'only owner', role: 'owner' }, CLI_ACTOR);
     for (const [op, args] of [
       ['member.remove', { familyId: solo, memberId: owner.id }],
       ['member.role', { familyId: solo, memberId: owner.id, role: 'admin' }],

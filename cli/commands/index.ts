@@ -8,6 +8,7 @@ import { registerDevice } from './device.js';
 import { registerInvite } from './invite.js';
 import { registerDoctor } from './doctor.js';
 import { registerBackup } from './backup.js';
+import { registerJobs } from './jobs.js';
 
 /** Every subcommand registers itself here; one module per command group. */
 export function registerCommands(program: Command): void {
@@ -19,5 +20,6 @@ export function registerCommands(program: Command): void {
   registerInvite(program);
   registerDoctor(program);
   registerBackup(program);
+  registerJobs(program);
   registerVersion(program);
 }
