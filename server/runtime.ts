@@ -13,6 +13,7 @@ import { createLogger } from './logger.js';
 import { loadOrCreateSigningKeys } from './identity/signing-keys.js';
 import { NO_EVENTS, type IdentityContext, type IdentityEvents } from './identity/context.js';
 import { startAdminSocket } from './admin-socket.js';
+import { closeHttp } from './http-shutdown.js';
 import { versionInfo } from './version-info.js';
 import { attachSync, type SyncAttachment } from './sync-attachment.js';
 import { useMemoryRelief } from './memory-relief.js';
@@ -187,7 +188,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       await scheduler.stop();
       // Stop taking requests and sockets, let in-flight requests finish, then flush
       // documents before the database closes under them.
-      const appClosed = app.close();
+      const appClosed = closeHttp(app);
       await sync.close();
       await appClosed;
       await media.close();
