@@ -197,13 +197,15 @@ describe('push channels and the digest', () => {
     // Something changed this week, and a reminder is coming up.
     await t.server.sync.service.docs.transact(fam.familyId, 'lists/groceries', (doc) => doc.getArray('items').push(['milk']));
     await t.server.sync.service.docs.transact(fam.familyId, `private/${fam.members.adult!.id}/diary`, (doc) => doc.getText('t').insert(0, 'secret'));
-    const soon = new Date(clock.now() + 2 * 86_400_000).toISOString();
+    const soon = new Date(clock.now() + 3 * 86_400_000).toISOString();
     await t.server.sync.service.docs.transact(fam.familyId, 'reminders', (doc) =>
       doc.getMap('reminders').set('trip', { title: 'School trip', dueAt: soon, recipients: 'family' }),
     );
     const settings = await api(t.url, 'PUT', `/v1/families/${fam.familyId}/digest-settings`, {
       token: owner.token,
-      body: { enabled: true, weekday: new Date(clock.now() + 86_400_000).getUTCDay(), hour: 7, timezone: 'Asia/Tokyo' },
+      // The slot lands 22 h to 46 h ahead whatever the time of day: the documents above carry
+      // the sync engine's wall time, which the earlier tests' clock moves have left behind.
+      body: { enabled: true, weekday: new Date(clock.now() + 2 * 86_400_000).getUTCDay(), hour: 7, timezone: 'Asia/Tokyo' },
     });
     expect(settings.status).toBe(200);
     expectError(
