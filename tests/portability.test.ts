@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { exportFamilyToFile, importFamily, ImportError, serverDocSource } from '../portability/index.js';
+import { openStorage } from '../storage/database.js';
+import { ensureDataDir } from '../storage/data-dir.js';
+import { api, seedFamily, startTestServer, tempDir, type Family, type TestServer } from './helpers/hearth.js';
+import { tarEntries, walkFiles } from './helpers/portability.js';
+
+const upload = (t: TestServer, fam: Family, name: string, bytes: Buffer, role = 'adult') =>
+  api(t.url, 'POST', `/v1/families/${fam.familyId}/media`, {
+    token: fam.members[role]!.token,
+    raw: bytes as unknown as string,
+    headers: { 'content-type': 'application/octet-stream', 'x-hearth-filename': encodeURIComponent(name) },
+  });
+
+const MARKER = 'MARKER-private-diary-7f3a';
+
+describe('family export and import', () => {
+  let a: TestServer;
+  let b: TestServer;
+  let fam: Family;
+  let archive: string;
+  const media = [Buffer.from('photo one '.repeat(5000)), Buffer.from('photo two '.repeat(9000))];
+  const mediaIds: string[] = [];
+
+  beforeAll(async () => {
+    a = await startTestServer();
+    b = await startTestServer();
+    fam = await seedFamily(a);
+    const docs = a.server.sync.service.docs;
+    await docs.transact(fam.familyId, 'lists/shopping', (d) => {
+      d.getArray<string>('items').push(['milk', 'bread']);
+      d.getMap('meta').set('title', 'Groceries');
+    });
+    await docs.transact(fam.familyId, 'notes/kitchen', (d) => d.getText('body').insert(0, 'Pasta on Tuesday'));
+    await docs.transact(fam.familyId, `private/${fam.members.adult!.id}/diary`, (d) => d.getMap('entries').set('today', MARKER));
+    docs.setOverride(fam.familyId, 'notes/kitchen', { kind: 'member', id: fam.members.guest!.id }, 'rw');
+    for (const [i, bytes] of media.entries()) {
+      const res = await upload(a, fam, `p${i}.jpg`, bytes);
+      expect(res.status).toBe(201);
+      mediaIds.push(res.body.id);
+    }
+    archive = path.join(tempDir('hearth-export-'), 'family.tar');
+    await exportFamilyToFile({ layout: a.server.layout, familyId: fam.familyId, docs: serverDocSource(docs), now: Date.now(), hearthVersion: 'test', out: archive });
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it('holds rows, documents (update and JSON), media and a manifest, and no password or token hash', () => {
+    const buf = fs.readFileSync(archive);
+    const entries = tarEntries(buf);
+    const names = [...entries.keys()];
+    expect(names[0]).toBe('hearth-export.json');
+    expect(names.at(-1)).toBe('manifest.json');
+    expect(names).toContain('rows/members/0000.jsonl');
+    expect(names).toContain('docs/lists/shopping.yjs');
+    const json = (n: string) => {
+      const e = entries.get(n)!;
+      return JSON.parse(buf.subarray(e.data, e.data + e.size).toString('utf8'));
+    };
+    expect(json('docs/lists/shopping.json').shared).toEqual({
+      items: { kind: 'array', value: ['milk', 'bread'] },
+      meta: { kind: 'map', value: { title: 'Groceries' } },
+    });
+    expect(json('docs/notes/kitchen.json').shared.body).toEqual({ kind: 'text', value: 'Pasta on Tuesday' });
+    const manifest = json('manifest.json');
+    expect(manifest.files.length).toBe(names.length - 1);
+    expect(manifest.counts.rows.members).toBe(5);
+
+    const sqlite = a.server.storage.sqlite;
+    const secrets = [
+      ...(sqlite.prepare('SELECT password_hash FROM credentials').pluck().all() as string[]),
+      ...(sqlite.prepare('SELECT token_hash FROM refresh_tokens').pluck().all() as string[]),
+      ...(sqlite.prepare('SELECT token_hash FROM invites UNION SELECT token_hash FROM pairing_tokens').pluck().all() as string[]),
+    ];
+    expect(secrets.length).toBeGreaterThanOrEqual(10);
+    const text = buf.toString('latin1');
+    for (const s of secrets) expect(text.includes(s), 'a secret hash in the archive').toBe(false);
+    expect(text).not.toMatch(/\$argon2/);
+    expect(text).not.toMatch(/password_hash|token_hash/);
+  });
+
+  it('imports into a fresh server: the same documents (encoded state and state vector), media byte-equal, devices revoked', async () => {
+    const result = await importFamily({ storage: b.server.storage, layout: b.server.layout, input: fs.createReadStream(archive), now: Date.now() });
+    expect(result.familyId).toBe(fam.familyId);
+    expect(result.members.map((m) => m.id).sort()).toEqual(Object.values(fam.members).map((m) => m.id).sort());
+    const da = a.server.sync.service.docs;
+    const db = b.server.sync.service.docs;
+    const names = da.list(fam.familyId).map((d) => d.name);
+    expect(db.list(fam.familyId).map((d) => d.name)).toEqual(names);
+    expect(names.length).toBe(3);
+    for (const n of names) {
+      const [sa, sb] = [await da.encodeState(fam.familyId, n), await db.encodeState(fam.familyId, n)];
+      expect(Buffer.from(sb).equals(Buffer.from(sa)), n).toBe(true);
+      expect(Buffer.from(Y.encodeStateVectorFromUpdate(sb)).equals(Buffer.from(Y.encodeStateVectorFromUpdate(sa)))).toBe(true);
+    }
+    expect(db.listOverrides(fam.familyId)).toEqual(da.listOverrides(fam.familyId).map((o) => ({ ...o })));
+    for (const [i, id] of mediaIds.entries()) {
+      const row = b.server.storage.sqlite.prepare('SELECT sha256 FROM media WHERE id = ? AND family_id = ?').get(id, fam.familyId) as { sha256: string };
+      const file = path.join(b.server.layout.media, fam.familyId, row.sha256.slice(0, 2), row.sha256);
+      expect(fs.readFileSync(file).equals(media[i]!)).toBe(true);
+    }
+    const live = b.server.storage.sqlite.prepare('SELECT count(*) FROM devices WHERE family_id = ? AND revoked_at IS NULL').pluck().get(fam.familyId);
+    expect(live).toBe(0);
+    expect(b.server.storage.sqlite.prepare('SELECT count(*) FROM credentials WHERE family_id = ?').pluck().get(fam.familyId)).toBe(0);
+    // The same archive again: the family is already here, and nothing changes.
+    await expect(importFamily({ storage: b.server.storage, layout: b.server.layout, input: fs.createReadStream(archive), now: Date.now() })).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('refuses a tampered or truncated archive and changes nothing', async () => {
+    const dir = tempDir('hearth-import-');
+    const layout = ensureDataDir(dir);
+    const storage = openStorage(layout.database);
+    try {
+      const buf = fs.readFileSync(archive);
+      const entries = tarEntries(buf);
+      const mediaName = [...entries.keys()].find((n) => /^media\/[0-9a-f]{64}$/.test(n))!;
+      const docName = 'docs/lists/shopping.yjs';
+      const cases: [string, Buffer][] = [];
+      for (const n of [mediaName, docName, 'rows/members/0000.jsonl']) {
+        const bad = Buffer.from(buf);
+        bad[entries.get(n)!.data + 3]! ^= 0x20;
+        cases.push([n, bad]);
+      }
+      cases.push(['manifest.json', buf.subarray(0, entries.get('manifest.json')!.data - 512)]);
+      for (const [n, bytes] of cases) {
+        const file = path.join(dir, 'bad.tar');
+        fs.writeFileSync(file, bytes);
+        const err = await importFamily({ storage, layout, input: fs.createReadStream(file), now: Date.now() }).catch((e: unknown) => e);
+        expect(err, n).toBeInstanceOf(ImportError);
+        expect((err as Error).message).toContain(n === 'manifest.json' ? 'manifest' : n.split('/').slice(0, 2).join('/'));
+        fs.rmSync(file);
+      }
+      const count = (t: string) => storage.sqlite.prepare(`SELECT count(*) FROM ${t}`).pluck().get();
+      for (const t of ['families', 'members', 'devices', 'documents', 'media', 'document_access']) expect(count(t), t).toBe(0);
+      expect(walkFiles(layout.media)).toEqual([]);
+      expect(walkFiles(layout.mediaTmp)).toEqual([]);
+    } finally {
+      storage.close();
+    }
+  });
+});
