@@ -32,6 +32,8 @@ import { eq } from 'drizzle-orm';
 import { registerBackupJobs } from '../backup/jobs.js';
 import { jobRoutes } from './routes/jobs.js';
 import { notificationRoutes } from './routes/notifications.js';
+import { familyExportRoutes } from './routes/family-export.js';
+import { backupStatusRoutes } from './routes/backup-status.js';
 
 export interface RunningServer {
   url: string;
@@ -137,6 +139,19 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   familyRouteModules.push(
     jobRoutes({ scheduler, db: storage.db }),
     notificationRoutes({ db: storage.db, clock, channels: notifications.channels, push: notifications.push, digest: notifications.digest }),
+  );
+  familyRouteModules.push(
+    familyExportRoutes({ layout, docs: sync.service.docs, db: storage.db, clock, hearthVersion: versionInfo().version, log: logger }),
+    backupStatusRoutes({
+      backupsDir: layout.backups,
+      clock,
+      nightly: () => {
+        const row = storage.sqlite.prepare("SELECT status, last_run_at, last_error FROM jobs WHERE key = 'backup.nightly'").get() as
+          | { status: string; last_run_at: number | null; last_error: string | null }
+          | undefined;
+        return row ? { status: row.status, lastRunAt: row.last_run_at, lastError: row.last_error } : null;
+      },
+    }),
   );
   registerMediaJobs(scheduler, media);
   registerBackupJobs(scheduler, {

@@ -136,6 +136,9 @@ export const ROUTES: Record<string, Rule> = {
   [`GET ${F}/media/:mediaId/preview`]: family('guest'),
   [`GET ${F}/media/:mediaId/info`]: family('guest'),
   [`DELETE ${F}/media/:mediaId`]: family('child'),
+  // portability and backups (server/routes/family-export.ts, backup-status.ts)
+  [`GET ${F}/export`]: family('owner'),
+  [`GET ${F}/backup-status`]: family('admin'),
 };
 
 export const ADMIN_OPS: Record<string, OpRule> = {

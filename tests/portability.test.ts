@@ -5,7 +5,7 @@ import * as Y from 'yjs';
 import { exportFamilyToFile, importFamily, ImportError, serverDocSource } from '../portability/index.js';
 import { openStorage } from '../storage/database.js';
 import { ensureDataDir } from '../storage/data-dir.js';
-import { api, seedFamily, startTestServer, tempDir, type Family, type TestServer } from './helpers/hearth.js';
+import { api, runCli, seedFamily, startTestServer, tempDir, type Family, type TestServer } from './helpers/hearth.js';
 import { tarEntries, walkFiles } from './helpers/portability.js';
 
 const upload = (t: TestServer, fam: Family, name: string, bytes: Buffer, role = 'adult') =>
@@ -109,6 +109,51 @@ describe('family export and import', () => {
     expect(b.server.storage.sqlite.prepare('SELECT count(*) FROM credentials WHERE family_id = ?').pluck().get(fam.familyId)).toBe(0);
     // The same archive again: the family is already here, and nothing changes.
     await expect(importFamily({ storage: b.server.storage, layout: b.server.layout, input: fs.createReadStream(archive), now: Date.now() })).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('GET /export streams the tar to owners (audited); `hearth export` and `hearth import` round-trip it and print sign-in links that work', async () => {
+    const res = await fetch(`${a.url}/v1/families/${fam.familyId}/export`, { headers: { authorization: `Bearer ${fam.members.owner!.token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-tar');
+    expect(res.headers.get('content-disposition')).toMatch(new RegExp(`^attachment; filename="hearth-${fam.familyId}-\\d{8}T\\d{6}Z\\.tar"$`));
+    const body = Buffer.from(await res.arrayBuffer());
+    const entries = tarEntries(body);
+    expect([...entries.keys()].filter((n) => n.startsWith('media/') && !n.endsWith('.webp')).length).toBe(2);
+    const admin = await api(a.url, 'GET', `/v1/families/${fam.familyId}/export`, { token: fam.members.admin!.token });
+    expect(admin.status).toBe(403);
+    const audit = a.server.storage.sqlite.prepare("SELECT actor_member_id FROM audit_events WHERE action = 'family.export' AND family_id = ?").pluck().all(fam.familyId);
+    expect(audit).toContain(fam.members.owner!.id);
+
+    // The CLI reads the database on its own connection while server a keeps running.
+    const out = path.join(tempDir('hearth-export-cli-'), 'f.tar');
+    const exp = await runCli(['export', '--family', fam.familyId, '--out', out, '--data', a.dataDir, '--json']);
+    expect(exp.code, exp.stderr).toBe(0);
+    expect(JSON.parse(exp.stdout)).toMatchObject({ familyId: fam.familyId, documents: 3, mediaFiles: 2 });
+    const c = await startTestServer();
+    try {
+      await c.close(); // import into a stopped server's data dir, then start it
+      const imp = await runCli(['import', out, '--data', c.dataDir, '--url', 'http://example.test', '--json']);
+      expect(imp.code, imp.stderr).toBe(0);
+      const r = JSON.parse(imp.stdout) as { familyId: string; signIn: { memberId: string; link: string }[] };
+      expect(r.signIn.length).toBe(5);
+      const c2 = await startTestServer({}, c.dataDir);
+      try {
+        const owner = r.signIn.find((s) => s.memberId === fam.members.owner!.id)!;
+        const token = new URL(owner.link).searchParams.get('token')!;
+        const redeemed = await api(c2.url, 'POST', '/v1/pair/redeem', { body: { token, deviceName: 'new laptop' } });
+        expect(redeemed.status).toBe(200);
+        const doc = await api(c2.url, 'GET', `/v1/families/${fam.familyId}/docs`, { token: redeemed.body.accessToken });
+        expect(doc.status).toBe(200);
+        const got = await fetch(`${c2.url}/v1/families/${fam.familyId}/media/${mediaIds[1]}`, { headers: { authorization: `Bearer ${redeemed.body.accessToken}` } });
+        expect(Buffer.from(await got.arrayBuffer()).equals(media[1]!)).toBe(true);
+        const again = await api(c2.url, 'POST', '/v1/pair/redeem', { body: { token, deviceName: 'second try' } });
+        expect(again.status).toBe(401);
+      } finally {
+        await c2.close();
+      }
+    } finally {
+      await c.close();
+    }
   });
 
   it('refuses a tampered or truncated archive and changes nothing', async () => {
