@@ -4,3 +4,4 @@ export { serverDocSource, storedDocSource, type DocSource } from './docs-source.
 export { renderDocJson, type DocJson } from './doc-json.js';
 export { PORTABLE_TABLES, registerPortableTable, type PortableTable } from './tables.js';
 export { CONTENT_TYPE, fileNameFor } from './format.js';
+export { eraseMember, eraseFamily, registerErasureHook, ErasureError, type ErasureDeps, type ErasureHook, type ErasureReport, type ErasureScope } from './erase.js';

@@ -64,7 +64,7 @@ export const PORTABLE_TABLES: PortableTable[] = [
     ],
     // A lease belongs to the exporting process.
     onImport: (row) => ({ ...row, status: row.status === 'running' ? 'pending' : (row.status ?? null) }),
-    memberWhere: "instr(payload, ?) > 0",
+    memberWhere: "instr(payload, ?) > 0 OR instr(coalesce(key, ''), ?) > 0",
   },
   {
     name: 'notification_channels',

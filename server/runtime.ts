@@ -13,6 +13,7 @@ import { createLogger } from './logger.js';
 import { loadOrCreateSigningKeys } from './identity/signing-keys.js';
 import { NO_EVENTS, type IdentityContext, type IdentityEvents } from './identity/context.js';
 import { startAdminSocket } from './admin-socket.js';
+import type { AdminContext } from './admin-ops.js';
 import { versionInfo } from './version-info.js';
 import { attachSync, type SyncAttachment } from './sync-attachment.js';
 import { useMemoryRelief } from './memory-relief.js';
@@ -52,6 +53,8 @@ export interface RunningServer {
   notifier: InboxNotifier;
   /** Reminders, push channels, the digest (add DigestSources here), housekeeping. */
   notifications: Notifications;
+  /** What admin-socket ops run against (tests call runAdminOp with it). */
+  adminContext: AdminContext;
   close(): Promise<void>;
 }
 
@@ -186,8 +189,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const setupToken = setup.open();
   const setupUrl = setupToken ? `${(config.publicUrl ?? url).replace(/\/$/, '')}/setup#${setupToken}` : null;
 
+  const adminContext: AdminContext = {
+    identity,
+    scheduler,
+    // ServerDocs.remove: an erased document's sockets close and its loaded copy goes.
+    erasure: { storage, layout, removeDoc: (familyId, docName) => void sync.service.docs.remove(familyId, docName) },
+  };
   const adminSocket = config.adminSocket
-    ? await startAdminSocket(layout.adminSocket, { identity, scheduler }, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
+    ? await startAdminSocket(layout.adminSocket, adminContext, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
     : null;
   writePidFile(layout);
 
@@ -219,5 +228,5 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   scheduler.start();
   void notifications.afterStart(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, adminContext, close };
 }

@@ -45,6 +45,8 @@ export interface Cell {
   inviteId(): string;
   /** A fresh parked job of the family; cancelled when asked (so it may be retried). */
   jobId(cancelled?: boolean): string;
+  /** A fresh family of its own (for ops that delete a whole family). */
+  spareFamilyId(): string;
 }
 
 /** Path params default to :familyId, :memberId = target, :deviceId = target's device. */
@@ -153,4 +155,6 @@ export const ADMIN_OPS: Record<string, OpRule> = {
   'jobs.run': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },
   'jobs.retry': { matrix: OPERATOR, args: (c) => ({ id: c.jobId(true) }) },
   'jobs.cancel': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },
+  // portability/erase.ts: `hearth family delete` is the operator's; `member remove --erase` is member.remove with erase
+  'family.delete': { matrix: OPERATOR, args: (c) => ({ familyId: c.spareFamilyId() }) },
 };

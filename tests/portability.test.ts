@@ -189,3 +189,100 @@ describe('family export and import', () => {
     }
   });
 });
+
+/** Every file of the data dir whose bytes contain one of the needles (the database, its WAL, media, keys...). */
+function scanDataDir(dir: string, needles: string[]): string[] {
+  const hits: string[] = [];
+  for (const file of walkFiles(dir)) {
+    if (file.endsWith('.sock')) continue;
+    const bytes = fs.readFileSync(file);
+    for (const n of needles) if (bytes.includes(Buffer.from(n))) hits.push(`${path.relative(dir, file)}: ${n}`);
+  }
+  return hits;
+}
+
+describe('erasure', () => {
+  let t: TestServer;
+  let fam: Family;
+  let other: Family;
+
+  beforeAll(async () => {
+    t = await startTestServer();
+    fam = await seedFamily(t);
+    other = await seedFamily(t, 'The Joneses', ['owner', 'adult']);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('`member remove --erase` leaves no row, file or document of the member; others keep theirs; the audit trail names a pseudonym', async () => {
+    const victim = fam.members.adult!;
+    const docs = t.server.sync.service.docs;
+    // Several writes, then a compaction: the marker also sits in freed pages of the database.
+    for (let i = 0; i < 5; i++) await docs.transact(fam.familyId, `private/${victim.id}/diary`, (d) => d.getMap('entries').set(`day${i}`, `${MARKER} ${i}`));
+    await docs.transact(fam.familyId, 'lists/shared', (d) => d.getArray('items').push(['eggs']));
+    await t.server.notifier.notify(fam.familyId, victim.id, { id: 'n1', kind: 'test', title: MARKER, body: MARKER });
+    docs.setOverride(fam.familyId, 'lists/shared', { kind: 'member', id: victim.id }, 'ro');
+    const mine = Buffer.from(`${MARKER} photo `.repeat(3000));
+    const theirs = Buffer.from('a photo of the child '.repeat(3000));
+    expect((await upload(t, fam, 'mine.jpg', mine, 'adult')).status).toBe(201);
+    const kept = await upload(t, fam, 'theirs.jpg', theirs, 'child');
+    expect(kept.status).toBe(201);
+    const ch = await api(t.url, 'POST', `/v1/families/${fam.familyId}/channels`, {
+      token: victim.token,
+      body: { kind: 'webhook', name: 'my phone', memberId: victim.id, config: { url: 'http://127.0.0.1:9/hook', format: 'json' } },
+    });
+    expect(ch.status, JSON.stringify(ch.body)).toBe(201);
+    const needles = [victim.id, victim.username, victim.deviceId, MARKER];
+    expect(scanDataDir(t.dataDir, needles).length).toBeGreaterThan(0);
+
+    const erase = await runCli(['member', 'remove', victim.id, '--erase', '--data', t.dataDir, '--json']);
+    expect(erase.code, erase.stderr).toBe(0);
+    const out = JSON.parse(erase.stdout) as { live: boolean; erased: { documents: number; mediaRows: number; mediaFiles: number; pseudonym: string } };
+    expect(out.live).toBe(true);
+    expect(out.erased).toMatchObject({ documents: 2, mediaRows: 1, mediaFiles: 1 });
+
+    expect(scanDataDir(t.dataDir, needles)).toEqual([]);
+    // The victim's token no longer works; everyone else's data is there.
+    expect((await api(t.url, 'GET', `/v1/families/${fam.familyId}/members`, { token: victim.token })).status).toBe(401);
+    expect(docs.list(fam.familyId).map((d) => d.name)).toEqual(['lists/shared']);
+    const got = await fetch(`${t.url}/v1/families/${fam.familyId}/media/${kept.body.id}`, { headers: { authorization: `Bearer ${fam.members.owner!.token}` } });
+    expect(Buffer.from(await got.arrayBuffer()).equals(theirs)).toBe(true);
+    const audit = t.server.storage.sqlite.prepare("SELECT target, details FROM audit_events WHERE action = 'member.erase'").get() as { target: string; details: string };
+    expect(audit.target).toBe(out.erased.pseudonym);
+    expect(JSON.parse(audit.details)).toEqual({ documents: 2, devices: 1, mediaRows: 1 });
+    const logins = t.server.storage.sqlite.prepare("SELECT count(*) FROM audit_events WHERE action = 'login.success' AND actor_member_id = ?").pluck().get(out.erased.pseudonym);
+    expect(logins).toBe(1);
+    // The trail is still append-only outside an erasure.
+    expect(() => t.server.storage.sqlite.prepare("UPDATE audit_events SET target = 'x' WHERE action = 'member.erase'").run()).toThrow(/append-only/);
+  });
+
+  it('`family delete` erases every row, document and media file of the family through the running server; the other family is untouched', async () => {
+    const docs = t.server.sync.service.docs;
+    await docs.transact(other.familyId, 'notes/a', (d) => d.getText('t').insert(0, `${MARKER} joneses`));
+    await docs.transact(other.familyId, `private/${other.members.adult!.id}/x`, (d) => d.getMap('m').set('k', MARKER));
+    expect((await upload(t, other, 'j.jpg', Buffer.from(`${MARKER} jones photo `.repeat(2000)), 'adult')).status).toBe(201);
+    const refused = await runCli(['family', 'delete', other.familyId, '--data', t.dataDir]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/--yes/);
+    const before = docs.list(fam.familyId).length;
+
+    const del = await runCli(['family', 'delete', other.familyId, '--yes', '--data', t.dataDir, '--json']);
+    expect(del.code, del.stderr).toBe(0);
+    expect(JSON.parse(del.stdout)).toMatchObject({ live: true, members: 2, documents: 2, mediaFiles: 1 });
+
+    // (Usernames are not searched: seedFamily gives both families an "owner0".)
+    const needles = [...Object.values(other.members).flatMap((m) => [m.id, m.deviceId]), MARKER, 'The Joneses'];
+    expect(scanDataDir(t.dataDir, needles)).toEqual([]);
+    expect(fs.existsSync(path.join(t.server.layout.media, other.familyId))).toBe(false);
+    const tables = t.server.storage.sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+    for (const table of tables) {
+      const cols = (t.server.storage.sqlite.prepare(`PRAGMA table_info("${table}")`).all() as { name: string }[]).map((c) => c.name);
+      if (!cols.includes('family_id') || table === 'audit_events') continue;
+      expect(t.server.storage.sqlite.prepare(`SELECT count(*) FROM "${table}" WHERE family_id = ?`).pluck().get(other.familyId), table).toBe(0);
+    }
+    expect((await api(t.url, 'GET', `/v1/families/${other.familyId}`, { token: other.members.owner!.token })).status).toBe(401);
+    expect(docs.list(fam.familyId).length).toBe(before);
+    expect((await api(t.url, 'GET', `/v1/families/${fam.familyId}`, { token: fam.members.owner!.token })).status).toBe(200);
+  });
+});
