@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { exportFamilyToFile, importFamily, ImportError, serverDocSource } from '../portability/index.js';
+import { createBackup } from '../backup/index.js';
 import { openStorage } from '../storage/database.js';
 import { ensureDataDir } from '../storage/data-dir.js';
 import { api, runCli, seedFamily, startTestServer, tempDir, type Family, type TestServer } from './helpers/hearth.js';
@@ -284,5 +285,41 @@ describe('erasure', () => {
     expect((await api(t.url, 'GET', `/v1/families/${other.familyId}`, { token: other.members.owner!.token })).status).toBe(401);
     expect(docs.list(fam.familyId).length).toBe(before);
     expect((await api(t.url, 'GET', `/v1/families/${fam.familyId}`, { token: fam.members.owner!.token })).status).toBe(200);
+  });
+});
+
+describe('backup status', () => {
+  it('GET /backup-status tells owners and admins the last backup (time, result, age, verified, encrypted); doctor shows age and last result', async () => {
+    const t = await startTestServer();
+    try {
+      const fam = await seedFamily(t, 'Status family', ['owner', 'admin', 'adult']);
+      const status = (role: string) => api(t.url, 'GET', `/v1/families/${fam.familyId}/backup-status`, { token: fam.members[role]!.token });
+      const none = await status('admin');
+      expect(none.status).toBe(200);
+      expect(none.body).toEqual({ lastAttempt: null, lastVerified: null, verifiedCount: 0, nightly: expect.objectContaining({ status: 'pending', lastError: null }) });
+      expect((await status('adult')).status).toBe(403);
+
+      const made = await createBackup({ sqlite: t.server.storage.sqlite, layout: t.server.layout, now: Date.now() - 3_600_000, hearthVersion: 'test' });
+      const after = await status('owner');
+      expect(after.body.lastVerified).toMatchObject({ name: made.name, encrypted: false });
+      expect(after.body.lastVerified.ageS).toBeGreaterThanOrEqual(3599);
+      expect(after.body.lastVerified.ageS).toBeLessThan(3700);
+      expect(after.body.lastAttempt).toMatchObject({ name: made.name, result: 'verified' });
+      expect(after.body.verifiedCount).toBe(1);
+
+      // A newer attempt whose writer died (kill -9): reported, and doctor warns.
+      const dead = path.join(t.server.layout.backups, '29990101T000000Z');
+      fs.mkdirSync(dead);
+      fs.writeFileSync(path.join(dead, 'backup.json'), JSON.stringify({ format: 'hearth-backup', version: 1, createdAt: new Date().toISOString(), hearthVersion: 't', encrypted: false }));
+      fs.writeFileSync(path.join(dead, 'INCOMPLETE'), '999999999\n');
+      expect((await status('admin')).body.lastAttempt).toMatchObject({ name: '29990101T000000Z', result: 'incomplete' });
+      const doc = await runCli(['doctor', '--data', t.dataDir, '--json']);
+      const check = (JSON.parse(doc.stdout) as { checks: { name: string; status: string; message: string }[] }).checks.find((c) => c.name === 'backups')!;
+      expect(check.status).toBe('warn');
+      expect(check.message).toContain(`last verified ${made.name}, 1.0 h ago`);
+      expect(check.message).toContain('29990101T000000Z did not finish');
+    } finally {
+      await t.close();
+    }
   });
 });
