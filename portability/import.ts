@@ -228,6 +228,13 @@ export async function importFamily(o: ImportOptions): Promise<ImportResult> {
       }
     }
     const mediaShas = new Set((rows.get('media') ?? []).map((r) => String(r.sha256)));
+    // Exported without its derived images (--no-derived): queue it for the server to make them again.
+    for (const r of rows.get('media') ?? []) {
+      if (r.thumbnail === 'ready' && !temps.has(`${String(r.sha256)}.thumb.webp`)) {
+        r.thumbnail = 'pending';
+        r.derive_attempts = 0;
+      }
+    }
     for (const file of temps.keys()) if (!mediaShas.has(file.slice(0, 64))) bad(`media/${file} belongs to no media row`);
 
     if (o.storage.sqlite.prepare('SELECT 1 FROM families WHERE id = ?').get(h.familyId)) {
