@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { exportFamilyToFile, importFamily, ImportError, serverDocSource } from '../portability/index.js';
 import { createBackup } from '../backup/index.js';
@@ -191,6 +192,19 @@ describe('family export and import', () => {
   });
 });
 
+/** A live sync socket and a promise of its close code. */
+function openSocket(t: TestServer, familyId: string, docName: string, token: string): Promise<{ closed: Promise<number> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${t.url.replace('http', 'ws')}/sync/${familyId}/${docName}?token=${token}`);
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    ws.on('error', () => {});
+    ws.once('open', () => resolve({ closed }));
+    ws.once('unexpected-response', () => reject(new Error('upgrade refused')));
+  });
+}
+
+const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`not within ${ms} ms`)), ms))]);
+
 /** Every file of the data dir whose bytes contain one of the needles (the database, its WAL, media, keys...). */
 function scanDataDir(dir: string, needles: string[]): string[] {
   const hits: string[] = [];
@@ -237,6 +251,8 @@ describe('erasure', () => {
     const needles = [victim.id, victim.username, victim.deviceId, MARKER];
     expect(scanDataDir(t.dataDir, needles).length).toBeGreaterThan(0);
 
+    const privateSocket = await openSocket(t, fam.familyId, `private/${victim.id}/diary`, victim.token);
+    const sharedSocket = await openSocket(t, fam.familyId, 'lists/shared', victim.token);
     const erase = await runCli(['member', 'remove', victim.id, '--erase', '--data', t.dataDir, '--json']);
     expect(erase.code, erase.stderr).toBe(0);
     const out = JSON.parse(erase.stdout) as { live: boolean; erased: { documents: number; mediaRows: number; mediaFiles: number; pseudonym: string } };
@@ -244,6 +260,9 @@ describe('erasure', () => {
     expect(out.erased).toMatchObject({ documents: 2, mediaRows: 1, mediaFiles: 1 });
 
     expect(scanDataDir(t.dataDir, needles)).toEqual([]);
+    // Their live sockets were closed by the running server.
+    expect(await within(privateSocket.closed, 2000)).toBe(4410);
+    expect(await within(sharedSocket.closed, 2000)).not.toBe(1000);
     // The victim's token no longer works; everyone else's data is there.
     expect((await api(t.url, 'GET', `/v1/families/${fam.familyId}/members`, { token: victim.token })).status).toBe(401);
     expect(docs.list(fam.familyId).map((d) => d.name)).toEqual(['lists/shared']);
@@ -268,6 +287,7 @@ describe('erasure', () => {
     expect(refused.stderr).toMatch(/--yes/);
     const before = docs.list(fam.familyId).length;
 
+    const sockets = [await openSocket(t, other.familyId, 'notes/a', other.members.adult!.token), await openSocket(t, other.familyId, 'notes/a', other.members.owner!.token)];
     const del = await runCli(['family', 'delete', other.familyId, '--yes', '--data', t.dataDir, '--json']);
     expect(del.code, del.stderr).toBe(0);
     expect(JSON.parse(del.stdout)).toMatchObject({ live: true, members: 2, documents: 2, mediaFiles: 1 });
@@ -276,6 +296,7 @@ describe('erasure', () => {
     const needles = [...Object.values(other.members).flatMap((m) => [m.id, m.deviceId]), MARKER, 'The Joneses'];
     expect(scanDataDir(t.dataDir, needles)).toEqual([]);
     expect(fs.existsSync(path.join(t.server.layout.media, other.familyId))).toBe(false);
+    for (const s of sockets) expect(await within(s.closed, 2000)).toBeGreaterThan(1000);
     const tables = t.server.storage.sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
     for (const table of tables) {
       const cols = (t.server.storage.sqlite.prepare(`PRAGMA table_info("${table}")`).all() as { name: string }[]).map((c) => c.name);
@@ -285,6 +306,26 @@ describe('erasure', () => {
     expect((await api(t.url, 'GET', `/v1/families/${other.familyId}`, { token: other.members.owner!.token })).status).toBe(401);
     expect(docs.list(fam.familyId).length).toBe(before);
     expect((await api(t.url, 'GET', `/v1/families/${fam.familyId}`, { token: fam.members.owner!.token })).status).toBe(200);
+  });
+});
+
+describe('erasure without a running server', () => {
+  it('`member remove --erase` and `family delete` work on the database directly (live: false)', async () => {
+    const t = await startTestServer();
+    const fam = await seedFamily(t, 'Offline family', ['owner', 'adult']);
+    await t.server.sync.service.docs.transact(fam.familyId, `private/${fam.members.adult!.id}/n`, (d) => d.getMap('m').set('k', MARKER));
+    await t.server.sync.service.docs.transact(fam.familyId, 'lists/a', (d) => d.getArray('a').push([1]));
+    await t.close();
+    const erase = await runCli(['member', 'remove', fam.members.adult!.id, '--erase', '--data', t.dataDir, '--json']);
+    expect(erase.code, erase.stderr).toBe(0);
+    expect(JSON.parse(erase.stdout)).toMatchObject({ live: false, erased: { documents: 1 } });
+    expect(scanDataDir(t.dataDir, [fam.members.adult!.id, MARKER])).toEqual([]);
+    const del = await runCli(['family', 'delete', fam.familyId, '--yes', '--data', t.dataDir, '--json']);
+    expect(del.code, del.stderr).toBe(0);
+    expect(JSON.parse(del.stdout)).toMatchObject({ live: false, members: 1, documents: 1 });
+    const again = await runCli(['family', 'delete', fam.familyId, '--yes', '--data', t.dataDir]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/no family/);
   });
 });
 
