@@ -41,6 +41,12 @@ export interface ExportOptions {
   docs?: DocSource;
   /** Thumbnails and previews too (default true); import regenerates missing ones anyway. */
   derived?: boolean;
+  /**
+   * Which documents go in (default: all, for the operator's CLI). The HTTP route passes
+   * the requesting owner's read access, so other members' private documents and inboxes
+   * stay out of an export made with a member's token.
+   */
+  includeDoc?: (docName: string) => boolean;
   onProgress?: (p: ExportProgress) => void;
 }
 
@@ -103,7 +109,8 @@ function takeSnapshot(o: ExportOptions, sqlite: Database.Database): Snapshot {
       if (lines.length) chunks.push(`${lines.join('\n')}\n`);
       rows.push({ table: t.name, chunks, count });
     }
-    const docNames = (o.docs ?? storedDocSource(sqlite)).names(o.familyId);
+    const allDocs = (o.docs ?? storedDocSource(sqlite)).names(o.familyId);
+    const docNames = o.includeDoc ? allDocs.filter(o.includeDoc) : allDocs;
     const paths = mediaPaths(o.layout);
     const media: MediaFile[] = [];
     const shas = sqlite
@@ -129,6 +136,7 @@ function takeSnapshot(o: ExportOptions, sqlite: Database.Database): Snapshot {
       familyId: fam.id,
       familyName: fam.name,
       tables: tables.map((t) => t.name),
+      omittedDocuments: allDocs.length - docNames.length,
     };
     return { header, rows, docNames, media };
   })();

@@ -9,6 +9,8 @@ export interface ExportHeader {
   familyId: string;
   familyName: string;
   tables: string[];
+  /** Documents left out because the member who asked may not read them (HTTP export); 0 from the CLI. */
+  omittedDocuments: number;
 }
 
 export interface ManifestFile {

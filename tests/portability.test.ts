@@ -121,6 +121,10 @@ describe('family export and import', () => {
     const body = Buffer.from(await res.arrayBuffer());
     const entries = tarEntries(body);
     expect([...entries.keys()].filter((n) => n.startsWith('media/') && !n.endsWith('.webp')).length).toBe(2);
+    // A member's token gets what that owner may read: another member's private diary stays out.
+    expect([...entries.keys()].filter((n) => n.startsWith('docs/')).sort()).toEqual(['docs/lists/shopping.json', 'docs/lists/shopping.yjs', 'docs/notes/kitchen.json', 'docs/notes/kitchen.yjs']);
+    const head = entries.get('hearth-export.json')!;
+    expect(JSON.parse(body.subarray(head.data, head.data + head.size).toString('utf8'))).toMatchObject({ familyId: fam.familyId, omittedDocuments: 1 });
     const admin = await api(a.url, 'GET', `/v1/families/${fam.familyId}/export`, { token: fam.members.admin!.token });
     expect(admin.status).toBe(403);
     const audit = a.server.storage.sqlite.prepare("SELECT actor_member_id FROM audit_events WHERE action = 'family.export' AND family_id = ?").pluck().all(fam.familyId);

@@ -4,12 +4,13 @@ import type { DataDirLayout } from '../../storage/data-dir.js';
 import type { Db } from '../../storage/database.js';
 import { recordAudit } from '../../storage/audit.js';
 import type { Clock } from '../../jobs/types.js';
-import type { ServerDocs } from '../../sync/index.js';
+import { resolveAccess, type ServerDocs } from '../../sync/index.js';
 import { CONTENT_TYPE, ExportError, exportFamily, fileNameFor, serverDocSource } from '../../portability/index.js';
 import { familyIdOf } from '../tenancy.js';
 import { errors } from '../schemas.js';
 import { notFound } from '../errors.js';
 import { actorOf } from './route-deps.js';
+import { principalOf } from '../auth.js';
 
 export interface FamilyExportDeps {
   layout: DataDirLayout;
@@ -30,16 +31,20 @@ export function familyExportRoutes(deps: FamilyExportDeps) {
         config: { minRole: 'owner' },
         schema: {
           tags: ['portability'],
-          summary: "The family's rows (no secrets), documents (Yjs updates plus JSON) and media as one streamed tar with a manifest",
+          summary: "The family's rows (no secrets), the documents the owner may read (Yjs updates plus JSON) and media as one streamed tar with a manifest",
           response: { ...errors(401, 403, 404) },
         },
       },
       async (request, reply) => {
         const familyId = familyIdOf(request);
         const now = deps.clock.now();
+        // The owner's own read access decides which documents go in: other members' private documents and inboxes stay out.
+        const principal = principalOf(request);
+        const overrides = deps.docs.listOverrides(familyId);
+        const includeDoc = (name: string) => resolveAccess(principal, name, overrides) !== 'none';
         let out: ReturnType<typeof exportFamily>;
         try {
-          out = exportFamily({ layout: deps.layout, familyId, docs: serverDocSource(deps.docs), now, hearthVersion: deps.hearthVersion });
+          out = exportFamily({ layout: deps.layout, familyId, docs: serverDocSource(deps.docs), now, hearthVersion: deps.hearthVersion, includeDoc });
         } catch (err) {
           if (err instanceof ExportError) throw notFound('family');
           throw err;
