@@ -44,6 +44,8 @@ export interface ErasureReport {
   mediaRows: number;
   mediaFiles: number;
   rows: Record<string, number>;
+  /** The database file was rewritten and its WAL truncated (false: a reader held the WAL; see docs/portability.md). */
+  scrubbed: boolean;
 }
 
 export class ErasureError extends Error {
@@ -114,9 +116,11 @@ function unreferencedFiles(d: ErasureDeps, familyId: string, shas: Iterable<stri
  * erasure frees, VACUUM rewrites the file without pages freed earlier (compactions
  * before the erasure), and the checkpoint truncates the WAL, which held the old pages too.
  */
-function scrub(s: Database.Database): void {
+function scrub(s: Database.Database): boolean {
   s.exec('VACUUM');
-  s.pragma('wal_checkpoint(TRUNCATE)');
+  const [r] = s.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+  // busy: a reader (an export in progress) kept the WAL; its old frames go at the next full checkpoint.
+  return r?.busy === 0;
 }
 
 function inTransaction<T>(s: Database.Database, fn: () => T): T {
@@ -168,10 +172,10 @@ export function eraseMember(d: ErasureDeps, familyId: string, memberId: string, 
     pseudonymizeAudit(s, familyId, { id: m.id, username: m.username, displayName: m.display_name, deviceIds }, pseudo);
     s.prepare('DELETE FROM members WHERE family_id = ? AND id = ?').run(familyId, memberId);
     recordAudit(d.storage.db, 'member.erase', actor, { familyId, target: pseudo, details: { documents: docs.length, devices: deviceIds.length, mediaRows: rows.media ?? 0 } });
-    return { familyId, pseudonym: pseudo, members: 1, documents: docs.length, mediaRows: rows.media ?? 0, mediaFiles: 0, rows };
+    return { familyId, pseudonym: pseudo, members: 1, documents: docs.length, mediaRows: rows.media ?? 0, mediaFiles: 0, rows, scrubbed: false };
   });
   report.mediaFiles = unreferencedFiles(d, familyId, shas);
-  scrub(s);
+  report.scrubbed = scrub(s);
   return report;
 }
 
@@ -212,12 +216,12 @@ export function eraseFamily(d: ErasureDeps, familyId: string, actor: AuditActor)
     s.prepare('UPDATE audit_erasure_gate SET open = 0').run();
     s.prepare('DELETE FROM families WHERE id = ?').run(familyId);
     recordAudit(d.storage.db, 'family.delete', actor, { familyId, target: familyId, details: { members: members.length, documents: docs.length, mediaRows: rows.media ?? 0 } });
-    return { familyId, pseudonym: null, members: members.length, documents: docs.length, mediaRows: rows.media ?? 0, mediaFiles: 0, rows, memberIds: members.map((m) => m.id) };
+    return { familyId, pseudonym: null, members: members.length, documents: docs.length, mediaRows: rows.media ?? 0, mediaFiles: 0, rows, scrubbed: false, memberIds: members.map((m) => m.id) };
   });
   const dir = mediaPaths(d.layout).familyDir(familyId);
   report.mediaFiles = countFiles(dir);
   fs.rmSync(dir, { recursive: true, force: true });
-  scrub(s);
+  report.scrubbed = scrub(s);
   return report;
 }
 

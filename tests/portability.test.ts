@@ -261,7 +261,7 @@ describe('erasure', () => {
     expect(erase.code, erase.stderr).toBe(0);
     const out = JSON.parse(erase.stdout) as { live: boolean; erased: { documents: number; mediaRows: number; mediaFiles: number; pseudonym: string } };
     expect(out.live).toBe(true);
-    expect(out.erased).toMatchObject({ documents: 2, mediaRows: 1, mediaFiles: 1 });
+    expect(out.erased).toMatchObject({ documents: 2, mediaRows: 1, mediaFiles: 1, scrubbed: true });
 
     expect(scanDataDir(t.dataDir, needles)).toEqual([]);
     // Their live sockets were closed by the running server.
