@@ -99,6 +99,7 @@ function takeSnapshot(o: ExportOptions, sqlite: Database.Database): Snapshot {
       let lines: string[] = [];
       let count = 0;
       for (const row of stmt.iterate(o.familyId) as IterableIterator<Row>) {
+        for (const [k, v] of Object.entries(row)) if (Buffer.isBuffer(v)) (row as Record<string, unknown>)[k] = { $base64: v.toString('base64') };
         lines.push(JSON.stringify(row));
         count++;
         if (lines.length === ROWS_PER_CHUNK) {

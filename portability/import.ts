@@ -315,6 +315,10 @@ function checkRow(t: PortableTable, row: unknown, familyId: string): Row {
   const allowed = new Set([...t.columns, ...Object.keys(t.virtual ?? {})]);
   for (const [k, v] of Object.entries(row)) {
     if (!allowed.has(k)) bad(`rows/${t.name}: unknown column ${k}`);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { $base64?: unknown }).$base64 === 'string') {
+      out[k] = Buffer.from((v as { $base64: string }).$base64, 'base64');
+      continue;
+    }
     if (v !== null && typeof v !== 'string' && typeof v !== 'number') bad(`rows/${t.name}.${k}: not a scalar`);
     out[k] = v as Row[string];
   }

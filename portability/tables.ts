@@ -11,7 +11,8 @@
  *   registerPortableTable({ name: 'vault_entries', columns: [...], memberWhere: 'owner_member_id = ?' });
  * Entries travel as ciphertext and sealed keys only, exactly as stored.
  */
-export type SqlValue = string | number | null;
+/** BLOB columns (vault ciphertext) are Buffers here and `{ "$base64": "…" }` in the archive. */
+export type SqlValue = string | number | null | Buffer;
 export type Row = Record<string, SqlValue>;
 
 export interface PortableTable {

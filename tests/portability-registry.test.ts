@@ -8,6 +8,7 @@ import { seedFamily, startTestServer, tempDir, type Family, type TestServer } fr
 // The hook the vault (migration 8, another branch) will use: one registerPortableTable call
 // puts a table into export, import and erasure. Shown here with a stand-in table, created
 // by hand in both servers' databases (this worker's registry only).
+const CIPHER = Buffer.from([0, 1, 2, 250, 251, 252, 255]);
 const SQL = `CREATE TABLE test_vault_entries (
   id TEXT PRIMARY KEY, family_id TEXT NOT NULL, owner_member_id TEXT NOT NULL, ciphertext BLOB, sealed TEXT NOT NULL, secret_note TEXT)`;
 
@@ -21,12 +22,12 @@ describe('the table registry (vault hook)', () => {
     a = await startTestServer();
     b = await startTestServer();
     for (const t of [a, b]) t.server.storage.sqlite.exec(SQL);
-    registerPortableTable({ name: 'test_vault_entries', columns: ['id', 'family_id', 'owner_member_id', 'sealed'], memberWhere: 'owner_member_id = ?' });
+    registerPortableTable({ name: 'test_vault_entries', columns: ['id', 'family_id', 'owner_member_id', 'ciphertext', 'sealed'], memberWhere: 'owner_member_id = ?' });
     registerErasureHook((_sqlite, scope) => void hooked.push(`${scope.familyId}/${scope.memberId ?? '*'}`));
     fam = await seedFamily(a, 'Vault family', ['owner', 'adult']);
-    const ins = a.server.storage.sqlite.prepare('INSERT INTO test_vault_entries (id, family_id, owner_member_id, sealed, secret_note) VALUES (?, ?, ?, ?, ?)');
-    ins.run('ve_1', fam.familyId, fam.members.owner!.id, 'c2VhbGVkLWZvci1vd25lcg', 'server-side secret');
-    ins.run('ve_2', fam.familyId, fam.members.adult!.id, 'c2VhbGVkLWZvci1hZHVsdA', 'server-side secret');
+    const ins = a.server.storage.sqlite.prepare('INSERT INTO test_vault_entries (id, family_id, owner_member_id, ciphertext, sealed, secret_note) VALUES (?, ?, ?, ?, ?, ?)');
+    ins.run('ve_1', fam.familyId, fam.members.owner!.id, CIPHER, 'c2VhbGVkLWZvci1vd25lcg', 'server-side secret');
+    ins.run('ve_2', fam.familyId, fam.members.adult!.id, Buffer.alloc(0), 'c2VhbGVkLWZvci1hZHVsdA', 'server-side secret');
   });
   afterAll(async () => {
     await a.close();
@@ -40,10 +41,10 @@ describe('the table registry (vault hook)', () => {
     expect(r.rows.test_vault_entries).toBe(2);
     expect(fs.readFileSync(out).includes('server-side secret')).toBe(false);
     await importFamily({ storage: b.server.storage, layout: b.server.layout, input: fs.createReadStream(out), now: Date.now() });
-    const imported = b.server.storage.sqlite.prepare('SELECT id, owner_member_id, sealed, secret_note FROM test_vault_entries ORDER BY id').all();
+    const imported = b.server.storage.sqlite.prepare('SELECT id, owner_member_id, ciphertext, sealed, secret_note FROM test_vault_entries ORDER BY id').all();
     expect(imported).toEqual([
-      { id: 've_1', owner_member_id: fam.members.owner!.id, sealed: 'c2VhbGVkLWZvci1vd25lcg', secret_note: null },
-      { id: 've_2', owner_member_id: fam.members.adult!.id, sealed: 'c2VhbGVkLWZvci1hZHVsdA', secret_note: null },
+      { id: 've_1', owner_member_id: fam.members.owner!.id, ciphertext: CIPHER, sealed: 'c2VhbGVkLWZvci1vd25lcg', secret_note: null },
+      { id: 've_2', owner_member_id: fam.members.adult!.id, ciphertext: Buffer.alloc(0), sealed: 'c2VhbGVkLWZvci1hZHVsdA', secret_note: null },
     ]);
 
     const report = eraseMember({ storage: a.server.storage, layout: a.server.layout }, fam.familyId, fam.members.adult!.id, CLI_ACTOR);
