@@ -126,3 +126,39 @@ export function backupStatus(root: string, now: number): BackupStatus {
     count: all.length,
   };
 }
+
+export interface BackupHealth {
+  lastAttempt: { name: string; at: string; result: 'verified' | 'incomplete' | 'in-progress' } | null;
+  lastVerified: { name: string; at: string; ageS: number; encrypted: boolean } | null;
+  verifiedCount: number;
+}
+
+/** For doctor and the backup-status route: the newest attempt's outcome and the newest verified backup's age. */
+export function backupHealth(root: string, now: number): BackupHealth {
+  const all = listBackups(root);
+  const newest = all[0];
+  let lastAttempt: BackupHealth['lastAttempt'] = null;
+  if (newest) {
+    let result: 'verified' | 'incomplete' | 'in-progress' = newest.verified ? 'verified' : 'incomplete';
+    if (!newest.verified && newest.incomplete) {
+      const pid = Number(fs.readFileSync(path.join(newest.dir, INCOMPLETE_FILE), 'utf8').trim());
+      if (pid && writerAlive(pid)) result = 'in-progress';
+    }
+    lastAttempt = { name: newest.name, at: newest.header.createdAt, result };
+  }
+  const s = backupStatus(root, now);
+  return {
+    lastAttempt,
+    lastVerified: s.last ? { name: s.last.name, at: s.last.at, ageS: s.last.ageS, encrypted: s.last.encrypted } : null,
+    verifiedCount: s.count,
+  };
+}
+
+function writerAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -60,6 +60,8 @@ export async function runLive(
   return withContext(flags, async (ctx) => {
     // Never started: it only reads and writes the jobs table; the next server start runs what is due.
     const scheduler = createScheduler({ sqlite: ctx.storage.sqlite, clock: systemClock });
-    return { result: await runAdminOp({ identity: ctx.identity, scheduler }, op, args, CLI_ACTOR), live: false };
+    // No server: erasure deletes document rows itself (there are no sockets to close).
+    const erasure = { storage: ctx.storage, layout: ctx.layout };
+    return { result: await runAdminOp({ identity: ctx.identity, scheduler, erasure }, op, args, CLI_ACTOR), live: false };
   }, opts);
 }

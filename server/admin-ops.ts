@@ -3,12 +3,13 @@ import Value from 'typebox/value';
 import { AppError } from './errors.js';
 import type { Actor, IdentityContext } from './identity/context.js';
 import { revokeDevice } from './identity/devices.js';
-import { changeRole, removeMember } from './identity/members.js';
+import { assertRemovable, changeRole, removeMember } from './identity/members.js';
 import { decidePairing } from './identity/pairing.js';
 import { resetPassword } from './identity/password-change.js';
 import { revokeInvite } from './identity/invites.js';
 import { RoleSchema } from './schemas.js';
 import type { PersistentScheduler } from '../jobs/scheduler.js';
+import { eraseFamily, eraseMember, ErasureError, type ErasureDeps } from '../portability/index.js';
 
 /**
  * What an admin op may touch: the running server's parts over the admin socket, or the
@@ -18,6 +19,22 @@ import type { PersistentScheduler } from '../jobs/scheduler.js';
 export interface AdminContext {
   identity: IdentityContext;
   scheduler: PersistentScheduler;
+  /** For erasure (member.remove with erase, family.delete): the data dir, and ServerDocs.remove in a running server. */
+  erasure?: ErasureDeps;
+}
+
+function erasureOf(ctx: AdminContext): ErasureDeps {
+  if (!ctx.erasure) throw new AppError('INTERNAL_ERROR', 'erasure is not wired into this admin context');
+  return ctx.erasure;
+}
+
+function mapErasure<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ErasureError) throw new AppError('NOT_FOUND', err.message);
+    throw err;
+  }
 }
 
 /** Server-wide operations are for the operator at the CLI, never for a member's token. */
@@ -49,10 +66,26 @@ const OPS = {
     run: ({ identity }: AdminContext, a: Static<typeof OPS_ROLE>, actor: Actor) => changeRole(identity, a.familyId, a.memberId, a.role, actor),
   },
   'member.remove': {
-    args: Type.Object({ familyId: Type.String(), memberId: Type.String() }),
-    run: ({ identity }: AdminContext, a: { familyId: string; memberId: string }, actor: Actor) => {
-      removeMember(identity, a.familyId, a.memberId, actor);
-      return { removed: a.memberId };
+    args: Type.Object({ familyId: Type.String(), memberId: Type.String(), erase: Type.Optional(Type.Boolean()) }),
+    run: (ctx: AdminContext, a: { familyId: string; memberId: string; erase?: boolean }, actor: Actor) => {
+      if (!a.erase) {
+        removeMember(ctx.identity, a.familyId, a.memberId, actor);
+        return { removed: a.memberId };
+      }
+      assertRemovable(ctx.identity, a.familyId, a.memberId, actor);
+      const erased = mapErasure(() => eraseMember(erasureOf(ctx), a.familyId, a.memberId, actor));
+      ctx.identity.events.memberRemoved(a.memberId);
+      return { removed: a.memberId, erased };
+    },
+  },
+  'family.delete': {
+    args: Type.Object({ familyId: Type.String({ minLength: 1, maxLength: 64 }) }),
+    run: (ctx: AdminContext, a: { familyId: string }, actor: Actor) => {
+      requireOperator(actor);
+      const erased = mapErasure(() => eraseFamily(erasureOf(ctx), a.familyId, actor));
+      for (const id of erased.memberIds) ctx.identity.events.memberRemoved(id);
+      const { memberIds: _ids, ...report } = erased;
+      return report;
     },
   },
   'member.password': {

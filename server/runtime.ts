@@ -14,6 +14,7 @@ import { loadOrCreateSigningKeys } from './identity/signing-keys.js';
 import { NO_EVENTS, type IdentityContext, type IdentityEvents } from './identity/context.js';
 import { startAdminSocket } from './admin-socket.js';
 import { closeHttp } from './http-shutdown.js';
+import type { AdminContext } from './admin-ops.js';
 import { versionInfo } from './version-info.js';
 import { attachSync, type SyncAttachment } from './sync-attachment.js';
 import { useMemoryRelief } from './memory-relief.js';
@@ -33,6 +34,8 @@ import { eq } from 'drizzle-orm';
 import { registerBackupJobs } from '../backup/jobs.js';
 import { jobRoutes } from './routes/jobs.js';
 import { notificationRoutes } from './routes/notifications.js';
+import { familyExportRoutes } from './routes/family-export.js';
+import { backupStatusRoutes } from './routes/backup-status.js';
 
 export interface RunningServer {
   url: string;
@@ -51,6 +54,8 @@ export interface RunningServer {
   notifier: InboxNotifier;
   /** Reminders, push channels, the digest (add DigestSources here), housekeeping. */
   notifications: Notifications;
+  /** What admin-socket ops run against (tests call runAdminOp with it). */
+  adminContext: AdminContext;
   close(): Promise<void>;
 }
 
@@ -139,6 +144,19 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     jobRoutes({ scheduler, db: storage.db }),
     notificationRoutes({ db: storage.db, clock, channels: notifications.channels, push: notifications.push, digest: notifications.digest }),
   );
+  familyRouteModules.push(
+    familyExportRoutes({ layout, docs: sync.service.docs, db: storage.db, clock, hearthVersion: versionInfo().version, log: logger }),
+    backupStatusRoutes({
+      backupsDir: layout.backups,
+      clock,
+      nightly: () => {
+        const row = storage.sqlite.prepare("SELECT status, last_run_at, last_error FROM jobs WHERE key = 'backup.nightly'").get() as
+          | { status: string; last_run_at: number | null; last_error: string | null }
+          | undefined;
+        return row ? { status: row.status, lastRunAt: row.last_run_at, lastError: row.last_error } : null;
+      },
+    }),
+  );
   registerMediaJobs(scheduler, media);
   registerBackupJobs(scheduler, {
     sqlite: storage.sqlite,
@@ -172,8 +190,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const setupToken = setup.open();
   const setupUrl = setupToken ? `${(config.publicUrl ?? url).replace(/\/$/, '')}/setup#${setupToken}` : null;
 
+  const adminContext: AdminContext = {
+    identity,
+    scheduler,
+    // ServerDocs.remove: an erased document's sockets close and its loaded copy goes.
+    erasure: { storage, layout, removeDoc: (familyId, docName) => void sync.service.docs.remove(familyId, docName) },
+  };
   const adminSocket = config.adminSocket
-    ? await startAdminSocket(layout.adminSocket, { identity, scheduler }, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
+    ? await startAdminSocket(layout.adminSocket, adminContext, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
     : null;
   writePidFile(layout);
 
@@ -205,5 +229,5 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   scheduler.start();
   void notifications.afterStart(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, adminContext, close };
 }

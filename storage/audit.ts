@@ -33,7 +33,11 @@ export type AuditAction =
   | 'doc.access.clear'
   | 'doc.delete'
   | 'password.change'
-  | 'password.reset';
+  | 'password.reset'
+  | 'family.export'
+  | 'family.import'
+  | 'family.delete'
+  | 'member.erase';
 
 export function recordAudit(
   db: Db,

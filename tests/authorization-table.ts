@@ -45,6 +45,8 @@ export interface Cell {
   inviteId(): string;
   /** A fresh parked job of the family; cancelled when asked (so it may be retried). */
   jobId(cancelled?: boolean): string;
+  /** A fresh family of its own (for ops that delete a whole family). */
+  spareFamilyId(): string;
 }
 
 /** Path params default to :familyId, :memberId = target, :deviceId = target's device. */
@@ -136,6 +138,9 @@ export const ROUTES: Record<string, Rule> = {
   [`GET ${F}/media/:mediaId/preview`]: family('guest'),
   [`GET ${F}/media/:mediaId/info`]: family('guest'),
   [`DELETE ${F}/media/:mediaId`]: family('child'),
+  // portability and backups (server/routes/family-export.ts, backup-status.ts)
+  [`GET ${F}/export`]: family('owner'),
+  [`GET ${F}/backup-status`]: family('admin'),
 };
 
 export const ADMIN_OPS: Record<string, OpRule> = {
@@ -150,4 +155,6 @@ export const ADMIN_OPS: Record<string, OpRule> = {
   'jobs.run': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },
   'jobs.retry': { matrix: OPERATOR, args: (c) => ({ id: c.jobId(true) }) },
   'jobs.cancel': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },
+  // portability/erase.ts: `hearth family delete` is the operator's; `member remove --erase` is member.remove with erase
+  'family.delete': { matrix: OPERATOR, args: (c) => ({ familyId: c.spareFamilyId() }) },
 };

@@ -66,6 +66,7 @@ describe('authorization table', () => {
         if (cancelled) t.server.scheduler.cancelById(job.id);
         return job.id;
       },
+      spareFamilyId: () => createFamily(t.server.identity, 'Spare family', CLI_ACTOR).id,
     };
     return { actor, cell };
   }
@@ -168,7 +169,7 @@ describe('authorization table', () => {
 
   it('admin-socket ops follow the same matrix for member actors, and the CLI actor may do all of it', async () => {
     const wrong: string[] = [];
-    const ctx = { identity: t.server.identity, scheduler: t.server.scheduler };
+    const ctx = t.server.adminContext;
     for (const [op, rule] of Object.entries(ADMIN_OPS)) {
       for (const role of [...ROLES, 'cli' as const]) {
         for (const target of TARGETS) {

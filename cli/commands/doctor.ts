@@ -8,6 +8,7 @@ import { migrations } from '../../storage/migrations/index.js';
 import { addDataOption, cliConfig } from '../context.js';
 import { printJson, printLine } from '../output.js';
 import { versionInfo } from '../../server/version-info.js';
+import { backupHealth } from '../../backup/index.js';
 
 /** Stamped by the single-executable build (scripts/build-binary.mjs); absent from source. */
 declare const __HEARTH_BUILD_TIME__: string | undefined;
@@ -242,6 +243,55 @@ function checkClock(root: string): CheckResult {
   return ok(name, `${iso}${synced ? ', NTP synchronized' : ''}`);
 }
 
+/** A verified backup older than this is worth a warning: the nightly job should have made a newer one. */
+const BACKUP_STALE_S = 2 * 86_400;
+
+function ageText(s: number): string {
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 2 * 86_400) return `${(s / 3600).toFixed(1)} h`;
+  return `${(s / 86_400).toFixed(1)} days`;
+}
+
+function nightlyJob(root: string): { lastError: string | null; lastRunAt: number | null } | null {
+  const file = dataDirLayout(root).database;
+  if (!fs.existsSync(file)) return null;
+  const storage = openStorage(file, { readonly: true, migrate: false });
+  try {
+    const row = storage.sqlite.prepare("SELECT last_error, last_run_at FROM jobs WHERE key = 'backup.nightly'").get() as
+      | { last_error: string | null; last_run_at: number | null }
+      | undefined;
+    return row ? { lastError: row.last_error, lastRunAt: row.last_run_at } : null;
+  } catch {
+    return null; // no jobs table yet
+  } finally {
+    storage.close();
+  }
+}
+
+/** Backup age and the last attempt's result (backups/ of the data dir, where the nightly job writes). */
+function checkBackups(root: string): CheckResult {
+  const name = 'backups';
+  try {
+    const h = backupHealth(dataDirLayout(root).backups, Date.now());
+    if (!h.lastVerified) {
+      return warn(name, h.lastAttempt ? `no verified backup; the last attempt (${h.lastAttempt.name}) is ${h.lastAttempt.result}` : 'no backup yet (run `hearth backup`; the server makes one nightly)');
+    }
+    const v = h.lastVerified;
+    const text = `last verified ${v.name}, ${ageText(v.ageS)} ago${v.encrypted ? ', encrypted' : ''}; ${h.verifiedCount} kept`;
+    const nightly = nightlyJob(root);
+    if (nightly?.lastError && (nightly.lastRunAt ?? 0) > Date.parse(v.at)) {
+      return warn(name, `${text}; the nightly backup failed since: ${nightly.lastError.split('\n')[0]!.slice(0, 200)}`);
+    }
+    if (h.lastAttempt && h.lastAttempt.name !== v.name && h.lastAttempt.result === 'incomplete') {
+      return warn(name, `${text}; the newest attempt ${h.lastAttempt.name} did not finish (removed by the next backup)`);
+    }
+    if (v.ageS > BACKUP_STALE_S) return warn(name, `${text}: older than ${ageText(BACKUP_STALE_S)}, is the nightly job failing?`);
+    return ok(name, text);
+  } catch (err) {
+    return warn(name, `cannot read backups: ${errText(err)}`);
+  }
+}
+
 function checkNativeCache(): CheckResult | undefined {
   const getter = (globalThis as Record<symbol, unknown>)[Symbol.for('hearth.nativeCacheDir')];
   if (typeof getter !== 'function') return undefined; // from source: addons load from node_modules
@@ -261,6 +311,7 @@ export async function runDoctor(dataDir: string): Promise<CheckResult[]> {
   results.push(await checkImageFormats());
   results.push(await checkSodium());
   results.push(checkClock(root));
+  results.push(checkBackups(root));
   const cache = checkNativeCache();
   if (cache) results.push(cache);
   return results;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createFamily, listFamilies } from '../../server/identity/families.js';
 import { CLI_ACTOR } from '../../server/identity/context.js';
 import { addDataOption, withContext } from '../context.js';
+import { runLive } from '../admin-client.js';
 import { CliError, printJson, printLine, printTable } from '../output.js';
 
 export function registerFamily(program: Command): void {
@@ -28,4 +29,22 @@ export function registerFamily(program: Command): void {
         else printTable(rows, ['id', 'name', 'created']);
       }, { readOnly: true }),
     );
+
+  addDataOption(
+    family
+      .command('delete')
+      .description('erase a family: every row, document and media file (through the running server, so its sockets close)')
+      .argument('<familyId>', 'family id')
+      .option('--yes', 'really: this cannot be undone (older backups keep it until retention removes them)')
+      .option('--json', 'machine-readable output'),
+  ).action(async (familyId: string, opts: { data?: string; yes?: boolean; json?: boolean }) => {
+    if (!opts.yes) throw new CliError(`this erases family ${familyId} and everything in it; run again with --yes (consider \`hearth export\` first)`);
+    const { result, live } = await runLive(opts, 'family.delete', { familyId });
+    const r = result as { members: number; documents: number; mediaFiles: number };
+    if (opts.json) printJson({ ...r, live });
+    else {
+      printLine(`erased family ${familyId}: ${r.members} members, ${r.documents} documents, ${r.mediaFiles} media files${live ? ' (applied to the running server)' : ''}`);
+      printLine('older backups still hold it until retention removes those backups (docs/portability.md)');
+    }
+  });
 }

@@ -63,14 +63,19 @@ export function registerMember(program: Command): void {
       else printLine(`${memberId} is now ${role}${live ? ' (applied to the running server)' : ''}`);
     });
 
-  addDataOption(member.command('remove').description('remove a member, their devices and sessions'))
+  addDataOption(member.command('remove').description('remove a member, their devices and sessions; with --erase also everything of theirs (GDPR erasure)'))
     .argument('<memberId>', 'member id')
+    .option('--erase', 'also erase their private documents, inbox, uploads, channels, vault entries; the audit trail keeps a pseudonym (docs/portability.md)')
     .option('--json', 'machine-readable output')
-    .action(async (memberId: string, opts: { data?: string; json?: boolean }) => {
+    .action(async (memberId: string, opts: { data?: string; erase?: boolean; json?: boolean }) => {
       const familyId = await withContext(opts, ({ identity }) => familyOfMember(identity, memberId));
-      const { live } = await runLive(opts, 'member.remove', { familyId, memberId });
-      if (opts.json) printJson({ removed: memberId, live });
-      else printLine(`removed ${memberId}${live ? ' (applied to the running server)' : ''}`);
+      const { result, live } = await runLive(opts, 'member.remove', { familyId, memberId, ...(opts.erase ? { erase: true } : {}) });
+      const erased = (result as { erased?: { documents: number; mediaRows: number; mediaFiles: number; pseudonym: string } }).erased;
+      if (opts.json) printJson({ removed: memberId, live, ...(erased ? { erased } : {}) });
+      else if (erased) {
+        printLine(`erased ${memberId}: ${erased.documents} documents, ${erased.mediaRows} uploads (${erased.mediaFiles} files deleted); the audit trail now calls them ${erased.pseudonym}${live ? ' (applied to the running server)' : ''}`);
+        printLine('older backups still hold them until retention removes those backups (docs/portability.md)');
+      } else printLine(`removed ${memberId}${live ? ' (applied to the running server)' : ''}`);
     });
 
   addDataOption(member.command('password').description("set a member's password (read from stdin or a prompt); optionally sign out their devices"))

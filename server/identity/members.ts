@@ -133,11 +133,17 @@ export function changeRole(ctx: IdentityContext, familyId: string, memberId: str
   return updated;
 }
 
+/** May actor remove (or erase) this member? Throws FORBIDDEN, NOT_FOUND or CONFLICT (the last owner). */
+export function assertRemovable(ctx: IdentityContext, familyId: string, memberId: string, actor: Actor): MemberView {
+  const member = getMember(ctx, familyId, memberId);
+  enforce(canActOnMember(actor, { memberId: member.id, role: member.role }, 'remove'));
+  if (member.role === 'owner' && ownerCount(ctx, familyId) <= 1) throw conflict('the last owner cannot be removed');
+  return member;
+}
+
 export function removeMember(ctx: IdentityContext, familyId: string, memberId: string, actor: Actor): void {
   ctx.storage.db.transaction(() => {
-    const member = getMember(ctx, familyId, memberId);
-    enforce(canActOnMember(actor, { memberId: member.id, role: member.role }, 'remove'));
-    if (member.role === 'owner' && ownerCount(ctx, familyId) <= 1) throw conflict('the last owner cannot be removed');
+    const member = assertRemovable(ctx, familyId, memberId, actor);
     // Devices, credentials and refresh tokens go with the member (ON DELETE CASCADE).
     ctx.storage.db.delete(members).where(and(eq(members.familyId, familyId), eq(members.id, memberId))).run();
     recordAudit(ctx.storage.db, 'member.remove', actor, { familyId, target: memberId, details: { role: member.role } });

@@ -166,12 +166,14 @@ export function createPairingToken(
   familyId: string,
   memberId: string,
   actor: Actor,
+  /** Longer for the sign-in links `hearth import` prints (a QR code shown at once needs no more than the default). */
+  ttlS = QR_TOKEN_TTL_S,
 ): { token: string; expiresAt: number } {
   const member = getMember(ctx, familyId, memberId);
   enforce(canActOnMember(actor, { memberId: member.id, role: member.role }, 'pair-token'));
   const token = newSecret();
   const now = Date.now();
-  const expiresAt = now + QR_TOKEN_TTL_S * 1000;
+  const expiresAt = now + ttlS * 1000;
   const id = newId('pt');
   ctx.storage.db.transaction((tx) => {
     tx.insert(pairingTokens).values({ id, familyId, memberId, tokenHash: hashSecret(token), createdAt: now, expiresAt }).run();

@@ -1,0 +1,92 @@
+/**
+ * THE table registry for family export, import and erasure. One entry per table that
+ * holds family rows; the archive gets `rows/<name>/<nnnn>.jsonl` per entry, import
+ * inserts them back in this order (parents first), erasure deletes a member's rows.
+ *
+ * Secrets never travel: a column that is not listed in `columns` is not exported. A
+ * `virtual` column is computed at export (e.g. "had a secret") and dropped at import.
+ *
+ * VAULT HOOK (migration 8, branch `vault`): add the vault's tables with one line each,
+ * e.g. in vault/portability.ts, imported once by the runtime:
+ *   registerPortableTable({ name: 'vault_entries', columns: [...], memberWhere: 'owner_member_id = ?' });
+ * Entries travel as ciphertext and sealed keys only, exactly as stored.
+ */
+/** BLOB columns (vault ciphertext) are Buffers here and `{ "$base64": "…" }` in the archive. */
+export type SqlValue = string | number | null | Buffer;
+export type Row = Record<string, SqlValue>;
+
+export interface PortableTable {
+  /** The SQL table, also the archive's folder name under rows/. */
+  name: string;
+  /** Exported and imported columns (must include the family column). */
+  columns: readonly string[];
+  /** Computed at export: column alias -> SQL expression. Never imported. */
+  virtual?: Readonly<Record<string, string>>;
+  /** The column that holds the family id (default family_id). */
+  familyColumn?: string;
+  /** Extra filter on export, e.g. `deleted_at IS NULL`. */
+  exportWhere?: string;
+  /** Rewrites a row on import (the archive's virtual columns still present), or null to skip it. */
+  onImport?: (row: Row, ctx: { now: number }) => Row | null;
+  /**
+   * One member's rows, for erasure: a condition where `?` is the member id (evaluated
+   * together with the family filter). Omitted: the table holds no per-member rows, or
+   * they go by ON DELETE CASCADE with the member.
+   */
+  memberWhere?: string;
+  /** Deleted when the whole family is erased, in reverse registry order (default true). */
+  eraseWithFamily?: boolean;
+}
+
+export const PORTABLE_TABLES: PortableTable[] = [
+  { name: 'families', columns: ['id', 'name', 'created_at'], familyColumn: 'id' },
+  { name: 'members', columns: ['id', 'family_id', 'username', 'display_name', 'role', 'created_at'] },
+  {
+    name: 'devices',
+    columns: ['id', 'family_id', 'member_id', 'name', 'kind', 'created_at', 'last_seen_at', 'revoked_at'],
+    // No credential travels, so an imported device could never sign in again: keep it as history.
+    onImport: (row, { now }) => ({ ...row, revoked_at: row.revoked_at ?? now }),
+  },
+  { name: 'document_access', columns: ['family_id', 'doc_name', 'subject_kind', 'subject', 'access', 'updated_at'], memberWhere: "subject_kind = 'member' AND subject = ?" },
+  {
+    name: 'media',
+    columns: [
+      'id', 'family_id', 'sha256', 'name', 'type', 'kind', 'size', 'width', 'height', 'taken_at',
+      'uploaded_by_member', 'uploaded_by_device', 'created_at', 'thumbhash', 'thumbnail', 'derive_attempts', 'deleted_at',
+    ],
+    exportWhere: 'deleted_at IS NULL',
+    memberWhere: 'uploaded_by_member = ?',
+  },
+  {
+    name: 'jobs',
+    columns: [
+      'id', 'kind', 'family_id', 'payload', 'run_at', 'cron', 'timezone', 'status', 'attempts', 'max_attempts',
+      'last_error', 'key', 'version', 'created_at', 'updated_at', 'last_run_at', 'finished_at',
+    ],
+    // A lease belongs to the exporting process.
+    onImport: (row) => ({ ...row, status: row.status === 'running' ? 'pending' : (row.status ?? null) }),
+    memberWhere: "instr(payload, ?) > 0 OR instr(coalesce(key, ''), ?) > 0",
+  },
+  {
+    name: 'notification_channels',
+    columns: ['id', 'family_id', 'member_id', 'kind', 'name', 'config', 'enabled', 'created_at', 'updated_at'],
+    virtual: { had_secret: 'secret IS NOT NULL' },
+    // Its secret stayed behind: the channel is off until its owner enters the secret again.
+    onImport: (row) => ({ ...row, enabled: row.had_secret ? 0 : (row.enabled ?? 1) }),
+    memberWhere: 'member_id = ?',
+  },
+  { name: 'deliveries', columns: [], memberWhere: 'member_id = ?' },
+  { name: 'digest_settings', columns: ['family_id', 'enabled', 'weekday', 'hour', 'timezone', 'updated_at'] },
+];
+
+/** The vault helper's hook: one call per table, before any export, import or erasure runs. */
+export function registerPortableTable(t: PortableTable): void {
+  if (PORTABLE_TABLES.some((x) => x.name === t.name)) throw new Error(`portable table ${t.name} registered twice`);
+  if (!/^[a-z_]+$/.test(t.name)) throw new Error(`bad table name ${t.name}`);
+  PORTABLE_TABLES.push(t);
+}
+
+/** Tables whose rows travel in the archive (an entry with no columns is erasure-only). */
+export const exportedTables = (): PortableTable[] => PORTABLE_TABLES.filter((t) => t.columns.length > 0);
+
+export const familyColumnOf = (t: PortableTable): string => t.familyColumn ?? 'family_id';
