@@ -12,14 +12,17 @@ export interface BackupJobDeps {
   retention: Retention;
   /** Told when a nightly backup fails (the owners' inboxes). */
   onFailure(err: Error): Promise<void>;
+  /** Told of each finished nightly backup (the audit trail). */
+  onSuccess?(result: { name: string; files: number; bytes: number; copied: number; linked: number }): void;
 }
 
 /** The nightly backup: 03:30 UTC, then retention. A failure notifies, then retries with the scheduler's backoff. */
 export function registerBackupJobs(scheduler: JobScheduler, d: BackupJobDeps): void {
   scheduler.register('backup.nightly', async (run) => {
     try {
-      await createBackup({ sqlite: d.sqlite, layout: d.layout, now: d.clock.now(), hearthVersion: d.hearthVersion });
+      const result = await createBackup({ sqlite: d.sqlite, layout: d.layout, now: d.clock.now(), hearthVersion: d.hearthVersion });
       applyRetention(d.layout.backups, d.retention);
+      d.onSuccess?.(result);
     } catch (err) {
       if (run.attempt === 1) await d.onFailure(err as Error);
       throw err;

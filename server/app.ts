@@ -20,6 +20,7 @@ import { memberPasswordRoutes, ownPasswordRoutes } from './routes/passwords.js';
 import { familyRoutes } from './routes/family.js';
 import { familyDeviceRoutes } from './routes/family-devices.js';
 import { familyInviteRoutes } from './routes/family-invites.js';
+import { familyAuditRoutes } from './routes/family-audit.js';
 import type { RouteDeps } from './routes/route-deps.js';
 import { setupRoutes } from './routes/setup.js';
 import { webAppRoutes } from './routes/web-app.js';
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     familyRoutes(routeDeps),
     familyDeviceRoutes(routeDeps),
     familyInviteRoutes(routeDeps),
+    familyAuditRoutes(routeDeps),
     memberPasswordRoutes(routeDeps),
     ...(deps.familyRouteModules ?? []),
   ]);

@@ -14,6 +14,7 @@ import { loadOrCreateSigningKeys } from './identity/signing-keys.js';
 import { NO_EVENTS, type IdentityContext, type IdentityEvents } from './identity/context.js';
 import { startAdminSocket } from './admin-socket.js';
 import { closeHttp } from './http-shutdown.js';
+import { recordAudit, SCHEDULER_ACTOR } from '../storage/audit.js';
 import type { AdminContext } from './admin-ops.js';
 import { versionInfo } from './version-info.js';
 import { attachSync, type SyncAttachment } from './sync-attachment.js';
@@ -165,7 +166,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     hearthVersion: versionInfo().version,
     retention: { daily: 7, weekly: 4 },
     // Every owner of every family hears of it: the backup is the whole server's.
+    onSuccess: (r) =>
+      recordAudit(storage.db, 'backup.create', SCHEDULER_ACTOR, { details: { name: r.name, files: r.files, bytes: r.bytes, copied: r.copied, linked: r.linked } }),
     onFailure: async (err) => {
+      recordAudit(storage.db, 'backup.failed', SCHEDULER_ACTOR, { details: { error: err.message.slice(0, 200) } });
       const owners = storage.db.select({ id: members.id, familyId: members.familyId }).from(members).where(eq(members.role, 'owner')).all();
       const id = `backup-failed-${new Date(clock.now()).toISOString().slice(0, 10)}`;
       for (const o of owners) {

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { auditEvents } from './schema.js';
 /** Who acted: the identity layer's Actor fits this shape. */
@@ -37,7 +37,13 @@ export type AuditAction =
   | 'family.export'
   | 'family.import'
   | 'family.delete'
-  | 'member.erase';
+  | 'member.erase'
+  | 'backup.create'
+  | 'backup.failed'
+  | 'backup.restore';
+
+/** Server-wide work the scheduler does on nobody's request (the nightly backup). */
+export const SCHEDULER_ACTOR: AuditActor = { ip: 'scheduler' };
 
 export function recordAudit(
   db: Db,
@@ -72,14 +78,36 @@ export interface AuditEventView {
   details: Record<string, unknown> | null;
 }
 
-export function listAudit(db: Db, familyId: string, opts: { before?: number; limit: number }): AuditEventView[] {
-  const where = opts.before
-    ? and(eq(auditEvents.familyId, familyId), lt(auditEvents.id, opts.before))
-    : eq(auditEvents.familyId, familyId);
+export interface AuditFilter {
+  /** Only events with an id below this (the last id of the previous page). */
+  before?: number;
+  limit: number;
+  /** `login.failure` exactly, or `login` for `login` and every `login.*`. */
+  action?: string;
+  /** Events this member did or that were done to them. */
+  memberId?: string;
+  deviceId?: string;
+  /** ms since the epoch, inclusive. */
+  since?: number;
+  /** ms since the epoch, exclusive. */
+  until?: number;
+}
+
+export function listAudit(db: Db, familyId: string, opts: AuditFilter): AuditEventView[] {
+  const conditions: (SQL | undefined)[] = [eq(auditEvents.familyId, familyId)];
+  if (opts.before !== undefined) conditions.push(lt(auditEvents.id, opts.before));
+  if (opts.action !== undefined) {
+    const prefix = `${opts.action}.`;
+    conditions.push(or(eq(auditEvents.action, opts.action), sql`substr(${auditEvents.action}, 1, ${prefix.length}) = ${prefix}`));
+  }
+  if (opts.memberId !== undefined) conditions.push(or(eq(auditEvents.actorMemberId, opts.memberId), eq(auditEvents.target, opts.memberId)));
+  if (opts.deviceId !== undefined) conditions.push(or(eq(auditEvents.actorDeviceId, opts.deviceId), eq(auditEvents.target, opts.deviceId)));
+  if (opts.since !== undefined) conditions.push(gte(auditEvents.at, opts.since));
+  if (opts.until !== undefined) conditions.push(lt(auditEvents.at, opts.until));
   return db
     .select()
     .from(auditEvents)
-    .where(where)
+    .where(and(...conditions))
     .orderBy(desc(auditEvents.id))
     .limit(opts.limit)
     .all()

@@ -1,4 +1,7 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import { recordAudit } from '../../storage/audit.js';
+import { CLI_ACTOR } from '../../server/identity/context.js';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { applyRetention, createBackup, restoreBackup, RestoreError, type BackupProgress } from '../../backup/index.js';
@@ -82,6 +85,9 @@ export function registerBackup(program: Command): void {
         onProgress: (p) => report.update(p),
       });
       report.stop();
+      recordAudit(storage.db, 'backup.create', CLI_ACTOR, {
+        details: { name: result.name, files: result.files, bytes: result.bytes, copied: result.copied, linked: result.linked, encrypted: Boolean(pass) },
+      });
       let removed: string[] = [];
       if (opts.keepDaily !== undefined || opts.keepWeekly !== undefined) {
         removed = applyRetention(opts.to ?? layout.backups, { daily: opts.keepDaily ?? 7, weekly: opts.keepWeekly ?? 4 });
@@ -112,6 +118,10 @@ export function registerBackup(program: Command): void {
       }
       try {
         const r = await restoreBackup({ from, dataDir: opts.data, force: opts.force, passphrase: pass, now: Date.now() });
+        // Recorded in the restored database, after its hashes were verified: the trail says where it came from.
+        await withContext({ ...opts, data: r.dataDir }, ({ storage }) =>
+          recordAudit(storage.db, 'backup.restore', CLI_ACTOR, { details: { from: path.basename(from), files: r.files, movedAside: Boolean(r.movedAside) } }),
+        );
         if (opts.json) printJson(r);
         else printLine(`restored ${r.files} files into ${r.dataDir}${r.movedAside ? ` (the old data dir is now ${r.movedAside})` : ''}`);
       } catch (err) {

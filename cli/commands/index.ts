@@ -9,6 +9,7 @@ import { registerInvite } from './invite.js';
 import { registerDoctor } from './doctor.js';
 import { registerBackup } from './backup.js';
 import { registerJobs } from './jobs.js';
+import { registerAudit } from './audit.js';
 import { registerPortability } from './portability.js';
 
 /** Every subcommand registers itself here; one module per command group. */
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerDoctor(program);
   registerBackup(program);
   registerJobs(program);
+  registerAudit(program);
   registerPortability(program);
   registerVersion(program);
 }
