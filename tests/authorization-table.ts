@@ -131,6 +131,8 @@ export const ROUTES: Record<string, Rule> = {
   [`POST ${F}/media`]: family('child'),
   [`POST ${F}/media/check`]: family('child'),
   [`GET ${F}/media`]: family('guest'),
+  // search (server/routes/family-search.ts): every member, results filtered by their read access
+  [`GET ${F}/search`]: family('guest'),
   [`GET ${F}/media/:mediaId`]: family('guest'),
   [`GET ${F}/media/:mediaId/thumb`]: family('guest'),
   [`GET ${F}/media/:mediaId/preview`]: family('guest'),
