@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
+import { uploadRaw } from './helpers/media.js';
 import { api, expectError, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
 
 interface Result {
@@ -185,11 +186,32 @@ describe('search through the real server', () => {
     expect(third.body.nextCursor).toBeNull();
   });
 
+  it('finds media by name, type and taken-at date, and forgets deleted media', async () => {
+    const up = await uploadRaw(t.url, fam.familyId, fam.members.child!.token, Buffer.from('sand and sea\n'), 'Lisbon beach day.txt');
+    expect(up.status).toBe(201);
+    const id = up.body.id as string;
+    // taken_at comes from EXIF in real photos; set here so the date terms are exercised (the trigger reindexes the row).
+    t.server.storage.sqlite.prepare('UPDATE media SET taken_at = ? WHERE id = ?').run(Date.UTC(2024, 4, 17, 12), id);
+    for (const q of ['lisbon', 'lisbon beach', 'application/octet-stream', 'file', '2024-05-17', 'may 2024']) {
+      const res = await search(q, fam.members.guest!.token);
+      expect(res.status, q).toBe(200);
+      const hit = (res.body.results as Result[]).find((r) => r.mediaId === id);
+      expect(hit, q).toMatchObject({ kind: 'media', doc: null, title: 'Lisbon beach day.txt', updatedAt: Date.UTC(2024, 4, 17, 12) });
+    }
+    const del = await api(t.url, 'DELETE', `/v1/families/${fam.familyId}/media/${id}`, { token: fam.members.child!.token });
+    expect(del.status).toBe(204);
+    expect(((await search('lisbon')).body.results as Result[]).filter((r) => r.kind === 'media')).toEqual([]);
+  });
+
   it('rebuilt from scratch gives the same results', async () => {
-    const queries = ['wifi', 'gooseberry', '東京', '🎉', 'plumb*', 'marmalade', 'kite'];
+    const up = await uploadRaw(t.url, fam.familyId, fam.members.child!.token, Buffer.from('porto\n'), 'Porto bridge.txt');
+    expect(up.status).toBe(201);
+    const queries = ['wifi', 'gooseberry', '東京', '🎉', 'plumb*', 'marmalade', 'kite', 'porto'];
     const before = await Promise.all(queries.map((q) => search(q).then((r) => r.body)));
-    t.server.storage.sqlite.exec(`DELETE FROM search_entries WHERE kind = 'doc'`);
+    expect(((await search('porto')).body.results as Result[]).length).toBe(1);
+    t.server.storage.sqlite.exec(`DELETE FROM search_entries`);
     expect(((await search('gooseberry')).body.results as Result[]).length).toBe(0);
+    expect(((await search('porto')).body.results as Result[]).length).toBe(0);
     let after: string | null = null;
     do after = (await t.server.search.reindexBatch(fam.familyId, after, 3)).next;
     while (after !== null);
