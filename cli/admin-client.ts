@@ -8,6 +8,8 @@ import { cliConfig } from './context.js';
 import { dataDirLayout, runningServerPid } from '../storage/data-dir.js';
 import { createScheduler } from '../jobs/scheduler.js';
 import { systemClock } from '../jobs/clock.js';
+import { createSearchService } from '../search/service.js';
+import { offlineDocs } from '../search/offline-docs.js';
 
 function post(socketPath: string, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
@@ -60,6 +62,8 @@ export async function runLive(
   return withContext(flags, async (ctx) => {
     // Never started: it only reads and writes the jobs table; the next server start runs what is due.
     const scheduler = createScheduler({ sqlite: ctx.storage.sqlite, clock: systemClock });
-    return { result: await runAdminOp({ identity: ctx.identity, scheduler }, op, args, CLI_ACTOR), live: false };
+    // No commit observer: nothing else writes documents while no server runs.
+    const search = createSearchService({ sqlite: ctx.storage.sqlite, docs: offlineDocs(ctx.storage), indexing: false });
+    return { result: await runAdminOp({ identity: ctx.identity, scheduler, search }, op, args, CLI_ACTOR), live: false };
   }, opts);
 }

@@ -185,7 +185,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const setupUrl = setupToken ? `${(config.publicUrl ?? url).replace(/\/$/, '')}/setup#${setupToken}` : null;
 
   const adminSocket = config.adminSocket
-    ? await startAdminSocket(layout.adminSocket, { identity, scheduler }, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
+    ? await startAdminSocket(layout.adminSocket, { identity, scheduler, search }, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
     : null;
   writePidFile(layout);
 

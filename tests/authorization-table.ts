@@ -152,4 +152,6 @@ export const ADMIN_OPS: Record<string, OpRule> = {
   'jobs.run': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },
   'jobs.retry': { matrix: OPERATOR, args: (c) => ({ id: c.jobId(true) }) },
   'jobs.cancel': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },
+  'search.families': { matrix: OPERATOR, args: (c) => ({ familyId: c.familyId }) },
+  'search.reindex': { matrix: OPERATOR, args: (c) => ({ familyId: c.familyId, limit: 1000 }) },
 };

@@ -168,7 +168,7 @@ describe('authorization table', () => {
 
   it('admin-socket ops follow the same matrix for member actors, and the CLI actor may do all of it', async () => {
     const wrong: string[] = [];
-    const ctx = { identity: t.server.identity, scheduler: t.server.scheduler };
+    const ctx = { identity: t.server.identity, scheduler: t.server.scheduler, search: t.server.search };
     for (const [op, rule] of Object.entries(ADMIN_OPS)) {
       for (const role of [...ROLES, 'cli' as const]) {
         for (const target of TARGETS) {
@@ -191,7 +191,7 @@ describe('authorization table', () => {
   });
 
   it('the CLI actor still cannot break the last-owner invariant', async () => {
-    const ctx = { identity: t.server.identity, scheduler: t.server.scheduler };
+    const ctx = { identity: t.server.identity, scheduler: t.server.scheduler, search: t.server.search };
     const solo = createFamily(ctx.identity, 'Solo', CLI_ACTOR).id;
     const owner = await addMember(ctx.identity, solo, { displayName: 'only owner', role: 'owner' }, CLI_ACTOR);
     for (const [op, args] of [
