@@ -92,10 +92,11 @@ export function createSearchService(deps: SearchDeps): SearchService {
   const counters = { indexed: 0, indexMs: 0 };
 
   const indexDoc = async (familyId: string, docName: string, force = false): Promise<void> => {
-    // The version is taken before the text: a commit in between leaves an older version
-    // on the row, which only costs one more indexing at the next start.
-    const v = store.docVersion(familyId, docName);
-    if (!v) {
+    // The version is taken before the text (see DocVersion): a commit in between makes the
+    // row look stale, which only costs one more indexing at the next start.
+    const readAt = Date.now();
+    const found = store.docVersion(familyId, docName);
+    if (!found) {
       store.deleteDoc(familyId, docName);
       return;
     }
@@ -108,7 +109,7 @@ export function createSearchService(deps: SearchDeps): SearchService {
       work += performance.now() - t;
     });
     const t = performance.now();
-    store.putDoc(familyId, docName, titleOf(text, docName), text, v, force);
+    store.putDoc(familyId, docName, titleOf(text, docName), text, { updatedAt: found.updatedAt, version: String(readAt) }, force);
     counters.indexed++;
     counters.indexMs += work + performance.now() - t;
   };

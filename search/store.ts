@@ -13,7 +13,14 @@ export interface EntryRow {
 }
 
 export interface DocVersion {
+  /** The document's last commit time (documents.updated_at). */
   updatedAt: number;
+  /**
+   * Date.now() taken before the text was read. Every commit not in that text started
+   * after it (the engine stamps a commit with Date.now() when it writes it, and read()
+   * sees every commit before it), so a document is stale exactly when its updated_at is at
+   * or past this. Compaction leaves updated_at alone: it never makes a row stale.
+   */
   version: string;
 }
 
@@ -30,7 +37,7 @@ export class SearchStore {
   constructor(private readonly sqlite: Database.Database) {
     const p = (s: string) => sqlite.prepare(s);
     this.st = {
-      docVersion: p(`SELECT updated_at AS updatedAt, updated_at || ':' || (snapshot_bytes + log_bytes) AS version FROM documents WHERE family_id = ? AND name = ?`),
+      docVersion: p(`SELECT updated_at AS updatedAt FROM documents WHERE family_id = ? AND name = ?`),
       existing: p(`SELECT title, body FROM search_entries WHERE family_id = ? AND kind = 'doc' AND doc_name = ?`),
       upsert: p(`INSERT INTO search_entries (family_id, kind, doc_name, media_id, title, body, updated_at, source_version)
         VALUES (@familyId, 'doc', @docName, NULL, @title, @body, @updatedAt, @version)
@@ -40,7 +47,7 @@ export class SearchStore {
       deleteDoc: p(`DELETE FROM search_entries WHERE family_id = ? AND kind = 'doc' AND doc_name = ?`),
       stale: p(`SELECT d.family_id AS familyId, d.name AS docName FROM documents d
         LEFT JOIN search_entries e ON e.kind = 'doc' AND e.family_id = d.family_id AND e.doc_name = d.name
-        WHERE e.id IS NULL OR e.source_version IS NOT (d.updated_at || ':' || (d.snapshot_bytes + d.log_bytes))
+        WHERE e.id IS NULL OR e.source_version IS NULL OR d.updated_at >= CAST(e.source_version AS INTEGER)
         ORDER BY d.family_id, d.updated_at DESC`),
       orphans: p(`DELETE FROM search_entries WHERE kind = 'doc' AND NOT EXISTS
         (SELECT 1 FROM documents d WHERE d.family_id = search_entries.family_id AND d.name = search_entries.doc_name)`),
@@ -56,8 +63,8 @@ export class SearchStore {
     };
   }
 
-  docVersion(familyId: string, docName: string): DocVersion | null {
-    return (this.st.docVersion!.get(familyId, docName) as DocVersion | undefined) ?? null;
+  docVersion(familyId: string, docName: string): { updatedAt: number } | null {
+    return (this.st.docVersion!.get(familyId, docName) as { updatedAt: number } | undefined) ?? null;
   }
 
   /**

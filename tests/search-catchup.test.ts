@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { createSearchService, type SearchService } from '../search/service.js';
+import { SearchStore } from '../search/store.js';
 import { FAMILY, OTHER_FAMILY, startHarness, type Harness } from './helpers/sync-harness.js';
 
 // What a kill -9 inside the debounce window leaves behind: committed documents the index
@@ -63,13 +64,8 @@ describe('search start-up catch-up', () => {
     expect(docsOf(search, 'walrus')).toEqual([]);
 
     // Once caught up, a start finds nothing stale.
-    const stale = h.storage.sqlite
-      .prepare(
-        `SELECT count(*) AS n FROM documents d LEFT JOIN search_entries e ON e.kind = 'doc' AND e.family_id = d.family_id AND e.doc_name = d.name
-         WHERE e.id IS NULL OR e.source_version IS NOT (d.updated_at || ':' || (d.snapshot_bytes + d.log_bytes))`,
-      )
-      .get() as { n: number };
-    expect(stale.n).toBe(0);
+    expect(new SearchStore(h.storage.sqlite).staleDocs()).toEqual([]);
+
   });
 
   it('a document written through the stock sync path is indexed after the debounce, without flush', async () => {

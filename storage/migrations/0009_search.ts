@@ -9,9 +9,9 @@
  * triggers below keep the indexes in step with it.
  *
  * Rows:
- * - kind 'doc': one per document (doc_name); source_version is the document's
- *   "updated_at:bytes" when it was indexed, so start-up can find documents changed after
- *   the last indexing (a kill -9 inside the debounce window) and index them again.
+ * - kind 'doc': one per document (doc_name); source_version is the wall time (ms) just
+ *   before its text was read: a document whose updated_at is at or past it changed after
+ *   the last indexing (a kill -9 inside the debounce window) and is indexed again at start.
  * - kind 'media': one per live media row, kept by triggers on media (no code path can
  *   forget it; a tombstone or a delete removes it in the same transaction).
  * A document row deleted from documents takes its search row with it (trigger).
