@@ -73,5 +73,7 @@ export function titleOf(text: string, docName: string): string {
   const nl = text.indexOf('\n');
   const first = (nl === -1 ? text : text.slice(0, nl)).trim();
   if (!first) return docName;
-  return first.length > 80 ? `${first.slice(0, 79)}…` : first;
+  if (first.length <= 80) return first;
+  // Cut by code points: never half an emoji.
+  return `${Array.from(first.slice(0, 80)).slice(0, -1).join('').replace(/[\ud800-\udbff]$/, '')}…`;
 }

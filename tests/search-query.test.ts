@@ -7,6 +7,7 @@ import { openStorage, type Storage } from '../storage/database.js';
 import { parseQuery, planQuery, QuerySyntaxError, MAX_TERMS } from '../search/query.js';
 import { fold, makeSnippet } from '../search/snippet.js';
 import { SearchStore } from '../search/store.js';
+import { titleOf } from '../search/extract.js';
 
 // Text with the characters that break naive query builders: FTS5 syntax, quotes, stars,
 // CJK, emoji, combining marks, control characters, lone surrogates.
@@ -109,6 +110,17 @@ describe('search query parser', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('titles are the first line, cut on whole characters', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 120 }), (line) => {
+        const t = titleOf(`${line}\nsecond line`, 'notes/x');
+        expect(t.length).toBeLessThanOrEqual(80);
+        expect(t).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+        if (!line.trim()) expect(t).toBe('notes/x');
+      }),
     );
   });
 
