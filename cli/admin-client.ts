@@ -8,6 +8,8 @@ import { cliConfig } from './context.js';
 import { dataDirLayout, runningServerPid } from '../storage/data-dir.js';
 import { createScheduler } from '../jobs/scheduler.js';
 import { systemClock } from '../jobs/clock.js';
+import { createSearchService } from '../search/service.js';
+import { offlineDocs } from '../search/offline-docs.js';
 
 function post(socketPath: string, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
@@ -62,6 +64,8 @@ export async function runLive(
     const scheduler = createScheduler({ sqlite: ctx.storage.sqlite, clock: systemClock });
     // No server: erasure deletes document rows itself (there are no sockets to close).
     const erasure = { storage: ctx.storage, layout: ctx.layout };
-    return { result: await runAdminOp({ identity: ctx.identity, scheduler, erasure }, op, args, CLI_ACTOR), live: false };
+    // No commit observer: nothing else writes documents while no server runs.
+    const search = createSearchService({ sqlite: ctx.storage.sqlite, docs: offlineDocs(ctx.storage), indexing: false });
+    return { result: await runAdminOp({ identity: ctx.identity, scheduler, erasure, search }, op, args, CLI_ACTOR), live: false };
   }, opts);
 }

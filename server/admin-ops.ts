@@ -10,6 +10,7 @@ import { revokeInvite } from './identity/invites.js';
 import { RoleSchema } from './schemas.js';
 import type { PersistentScheduler } from '../jobs/scheduler.js';
 import { eraseFamily, eraseMember, ErasureError, type ErasureDeps } from '../portability/index.js';
+import type { SearchService } from '../search/service.js';
 
 /**
  * What an admin op may touch: the running server's parts over the admin socket, or the
@@ -19,6 +20,8 @@ import { eraseFamily, eraseMember, ErasureError, type ErasureDeps } from '../por
 export interface AdminContext {
   identity: IdentityContext;
   scheduler: PersistentScheduler;
+  /** The running server's search index, or one over the database (offline reads of documents) at the CLI. */
+  search: SearchService;
   /** For erasure (member.remove with erase, family.delete): the data dir, and ServerDocs.remove in a running server. */
   erasure?: ErasureDeps;
 }
@@ -149,6 +152,29 @@ const OPS = {
       const job = jobOrMissing(scheduler, a.id);
       if (!scheduler.cancelById(a.id)) throw new AppError('CONFLICT', `job ${a.id} is ${job.status}; only pending or running jobs are cancelled`);
       return scheduler.get(a.id);
+    },
+  },
+  'search.families': {
+    args: Type.Object({ familyId: Type.Optional(Type.String({ maxLength: 64 })) }),
+    run: ({ search }: AdminContext, a: { familyId?: string }, actor: Actor) => {
+      requireOperator(actor);
+      const all = search.families();
+      if (a.familyId === undefined) return all;
+      const one = all.filter((f) => f.familyId === a.familyId);
+      if (one.length === 0) throw new AppError('NOT_FOUND', `no family ${a.familyId}`);
+      return one;
+    },
+  },
+  'search.reindex': {
+    args: Type.Object({
+      familyId: Type.String({ minLength: 1, maxLength: 64 }),
+      after: Type.Optional(Type.String({ maxLength: 128 })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    }),
+    run: ({ search }: AdminContext, a: { familyId: string; after?: string; limit?: number }, actor: Actor) => {
+      requireOperator(actor);
+      if (!search.families().some((f) => f.familyId === a.familyId)) throw new AppError('NOT_FOUND', `no family ${a.familyId}`);
+      return search.reindexBatch(a.familyId, a.after ?? null, a.limit ?? 200);
     },
   },
 } as const;

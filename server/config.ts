@@ -30,6 +30,7 @@ export const SETTINGS = {
   mediaDeriveConcurrency: { env: 'HEARTH_MEDIA_DERIVE_CONCURRENCY', flag: 'media-derive-concurrency', doc: 'thumbnails generated at the same time' },
   mediaMaxPixels: { env: 'HEARTH_MEDIA_MAX_PIXELS', flag: 'media-max-pixels', doc: 'larger images get no thumbnail (decompression bombs)' },
   mediaGcGraceHours: { env: 'HEARTH_MEDIA_GC_GRACE_HOURS', flag: 'media-gc-grace-hours', doc: 'deleted media bytes stay this long before GC removes them' },
+  searchIndexing: { env: 'HEARTH_SEARCH_INDEXING', flag: 'search-indexing', doc: 'keep the search index current as documents change (true|false; false: search answers from what is indexed)' },
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -60,6 +61,7 @@ export const ConfigSchema = Type.Object({
   mediaDeriveConcurrency: Type.Integer({ minimum: 1, maximum: 8 }),
   mediaMaxPixels: Type.Integer({ minimum: 1 }),
   mediaGcGraceHours: Type.Integer({ minimum: 0, maximum: 24 * 365 }),
+  searchIndexing: Type.Boolean(),
 });
 
 export type Config = Static<typeof ConfigSchema> & {
@@ -86,6 +88,7 @@ export const DEFAULTS: Omit<Config, 'sync'> = {
   mediaDeriveConcurrency: 1,
   mediaMaxPixels: 100_000_000,
   mediaGcGraceHours: 24,
+  searchIndexing: true,
 };
 
 export class ConfigError extends Error {}

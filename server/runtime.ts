@@ -37,6 +37,8 @@ import { jobRoutes } from './routes/jobs.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { familyExportRoutes } from './routes/family-export.js';
 import { backupStatusRoutes } from './routes/backup-status.js';
+import { createSearchService, type SearchService } from '../search/service.js';
+import { familySearchRoutes } from './routes/family-search.js';
 
 export interface RunningServer {
   url: string;
@@ -57,6 +59,7 @@ export interface RunningServer {
   notifications: Notifications;
   /** What admin-socket ops run against (tests call runAdminOp with it). */
   adminContext: AdminContext;
+  search: SearchService;
   close(): Promise<void>;
 }
 
@@ -129,6 +132,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   familyRouteModules.push(familyMediaRoutes(media));
   media.start();
 
+  // Search indexes after commits, debounced, one document per event-loop turn (never in a broadcast's way).
+  const search = createSearchService({
+    sqlite: storage.sqlite,
+    docs: sync.service.docs,
+    debounceMs: 250,
+    indexing: config.searchIndexing,
+    warn: (what, err, ctx) => logger.warn({ ...ctx, err: (err as Error).message }, what),
+  });
+  familyRouteModules.push(familySearchRoutes({ search, sync: sync.service }));
+
   // Jobs: every capability registers its handlers and recurring jobs here, before
   // scheduler.start() below, e.g. `registerMediaJobs(scheduler, { ... })`; digest
   // sections with `notifications.digest.add(source)`; notify through `notifier`.
@@ -197,6 +210,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const adminContext: AdminContext = {
     identity,
     scheduler,
+    search,
     // ServerDocs.remove: an erased document's sockets close and its loaded copy goes.
     erasure: { storage, layout, removeDoc: (familyId, docName) => void sync.service.docs.remove(familyId, docName) },
   };
@@ -217,6 +231,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       // Stop taking requests and sockets, let in-flight requests finish, then flush
       // documents before the database closes under them.
       const appClosed = closeHttp(app);
+      await search.close();
       await sync.close();
       await appClosed;
       await media.close();
@@ -230,8 +245,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   // Listening already: a device that connects meanwhile is served, just without the head start.
   await warmUp(identity, logger);
   relief.reclaimNow();
+  // Documents changed after their last indexing (a kill -9 inside the debounce window) are indexed again, in the background.
+  void search.start().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'search catch-up failed'));
   scheduler.start();
   void notifications.afterStart(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, adminContext, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, adminContext, search, close };
 }

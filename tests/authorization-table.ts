@@ -133,6 +133,8 @@ export const ROUTES: Record<string, Rule> = {
   [`POST ${F}/media`]: family('child'),
   [`POST ${F}/media/check`]: family('child'),
   [`GET ${F}/media`]: family('guest'),
+  // search (server/routes/family-search.ts): every member, results filtered by their read access
+  [`GET ${F}/search`]: family('guest'),
   [`GET ${F}/media/:mediaId`]: family('guest'),
   [`GET ${F}/media/:mediaId/thumb`]: family('guest'),
   [`GET ${F}/media/:mediaId/preview`]: family('guest'),
@@ -157,4 +159,6 @@ export const ADMIN_OPS: Record<string, OpRule> = {
   'jobs.cancel': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },
   // portability/erase.ts: `hearth family delete` is the operator's; `member remove --erase` is member.remove with erase
   'family.delete': { matrix: OPERATOR, args: (c) => ({ familyId: c.spareFamilyId() }) },
+  'search.families': { matrix: OPERATOR, args: (c) => ({ familyId: c.familyId }) },
+  'search.reindex': { matrix: OPERATOR, args: (c) => ({ familyId: c.familyId, limit: 1000 }) },
 };

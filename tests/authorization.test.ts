@@ -192,7 +192,7 @@ describe('authorization table', () => {
   });
 
   it('the CLI actor still cannot break the last-owner invariant', async () => {
-    const ctx = { identity: t.server.identity, scheduler: t.server.scheduler };
+    const ctx = { identity: t.server.identity, scheduler: t.server.scheduler, search: t.server.search };
     const solo = createFamily(ctx.identity, 'Solo', CLI_ACTOR).id;
     const owner = await addMember(ctx.identity, solo, { displayName: 'only owner', role: 'owner' }, CLI_ACTOR);
     for (const [op, args] of [

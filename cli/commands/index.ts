@@ -11,6 +11,7 @@ import { registerBackup } from './backup.js';
 import { registerJobs } from './jobs.js';
 import { registerAudit } from './audit.js';
 import { registerPortability } from './portability.js';
+import { registerSearch } from './search.js';
 
 /** Every subcommand registers itself here; one module per command group. */
 export function registerCommands(program: Command): void {
@@ -25,5 +26,6 @@ export function registerCommands(program: Command): void {
   registerJobs(program);
   registerAudit(program);
   registerPortability(program);
+  registerSearch(program);
   registerVersion(program);
 }
