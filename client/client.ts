@@ -20,7 +20,10 @@ import type {
   DocInfo,
   Family,
   Invite,
-  InviteRole,
+  InviteAcceptRequest,
+  InviteCreateRequest,
+  LoginRequest,
+  MemberAddRequest,
   JobsPage,
   Me,
   Member,
@@ -30,6 +33,7 @@ import type {
   PairingToken,
   Role,
   SearchPage,
+  SearchQuery,
   SessionTokens,
 } from './types.js';
 
@@ -89,7 +93,7 @@ export function createHearthClient(opts: HearthClientOptions) {
   const docPath = (name: string) => name.split('/').map(enc).join('/');
 
   const auth = {
-    async login(input: { familyId: string; username: string; password: string; deviceName: string }): Promise<StoredSession> {
+    async login(input: LoginRequest): Promise<StoredSession> {
       return t.store(await t.request<SessionTokens>('POST', '/v1/auth/login', { body: input, auth: false }));
     },
     /** Signs this device out on the server (revoking it) and forgets the tokens, even offline. */
@@ -172,10 +176,10 @@ export function createHearthClient(opts: HearthClientOptions) {
   };
 
   const invites = {
-    async accept(input: { code: string; username: string; displayName?: string; password?: string; deviceName: string }): Promise<StoredSession> {
+    async accept(input: InviteAcceptRequest): Promise<StoredSession> {
       return t.store(await t.request<SessionTokens>('POST', '/v1/invites/accept', { body: input, auth: false }));
     },
-    create: async (input: { role: InviteRole; displayName?: string; ttlHours?: number }) => t.request<CreatedInvite>('POST', await fam('/invites'), { body: input }),
+    create: async (input: InviteCreateRequest) => t.request<CreatedInvite>('POST', await fam('/invites'), { body: input }),
     list: async () => t.request<Invite[]>('GET', await fam('/invites')),
     revoke: async (inviteId: string) => void (await t.request('DELETE', await fam(`/invites/${enc(inviteId)}`))),
   };
@@ -186,7 +190,7 @@ export function createHearthClient(opts: HearthClientOptions) {
     members: {
       list: async () => t.request<Member[]>('GET', await fam('/members')),
       get: async (memberId: string) => t.request<Member>('GET', await fam(`/members/${enc(memberId)}`)),
-      add: async (input: { username?: string; displayName?: string; role: Role; password?: string }) =>
+      add: async (input: MemberAddRequest) =>
         t.request<Member>('POST', await fam('/members'), { body: input }),
       setRole: async (memberId: string, role: Role) => t.request<Member>('PATCH', await fam(`/members/${enc(memberId)}`), { body: { role } }),
       remove: async (memberId: string) => void (await t.request('DELETE', await fam(`/members/${enc(memberId)}`))),
@@ -237,7 +241,9 @@ export function createHearthClient(opts: HearthClientOptions) {
     remindersProvider: (ydoc: Y.Doc, po?: ProviderOptions) => provider(REMINDERS_DOC, ydoc, po),
     /** Helpers over a `reminders` Y.Doc. */
     reminders: (ydoc: Y.Doc) => new Reminders(ydoc),
-    search: async (q: string, o: { limit?: number; cursor?: string } = {}) => t.request<SearchPage>('GET', await fam('/search'), { query: { q, ...o } }),
+    /** Full-text search over the family's documents and media; 422 (HearthApiError) on a bad query. */
+    search: async (q: string, o: Omit<SearchQuery, 'q'> & { signal?: AbortSignal } = {}) =>
+      t.request<SearchPage>('GET', await fam('/search'), { query: { q, limit: o.limit, cursor: o.cursor }, signal: o.signal }),
     /** Owners and admins. Accepts both the paged shape and the older plain array. */
     async audit(query: AuditQuery = {}): Promise<AuditPage> {
       const q = { ...query } as Record<string, string | number | undefined>;

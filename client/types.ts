@@ -1,6 +1,8 @@
-// Request and response shapes of the hearth API as the client sees them. Routes that are
-// in the OpenAPI document are checked against it by tests/openapi.test.ts (client/api-types.ts
-// is generated from it); the media, search, jobs and backup shapes follow docs/contracts.
+// Request and response shapes of the hearth API as the client sees them. Every exported
+// interface is checked against GET /v1/openapi.json by tests/client-openapi.test.ts (keys,
+// optionality, null, kinds, literal sets; its TYPES table says which route each one is);
+// a type whose route is not registered yet (search, backup status) follows the contract
+// its issue gives and is checked once the route is merged.
 
 export type Role = 'owner' | 'admin' | 'adult' | 'child' | 'guest';
 export type InviteRole = Exclude<Role, 'owner'>;
@@ -56,6 +58,35 @@ export interface Invite {
 
 export interface CreatedInvite extends Invite {
   code: string;
+}
+
+export interface LoginRequest {
+  familyId: string;
+  username: string;
+  password: string;
+  deviceName: string;
+}
+
+export interface InviteAcceptRequest {
+  code: string;
+  username: string;
+  displayName?: string;
+  password?: string;
+  deviceName: string;
+}
+
+export interface InviteCreateRequest {
+  role: InviteRole;
+  displayName?: string;
+  /** Default 72, at most 720. */
+  ttlHours?: number;
+}
+
+export interface MemberAddRequest {
+  username?: string;
+  displayName?: string;
+  role: Role;
+  password?: string;
 }
 
 export interface Me {
@@ -149,21 +180,30 @@ export interface MediaListQuery {
   limit?: number;
   cursor?: string;
   kind?: MediaKind;
-  /** ISO date or ms. */
-  from?: string | number;
-  to?: string | number;
+  /** Upload time: an ISO 8601 date or ms since epoch, as text. */
+  from?: string;
+  to?: string;
   uploader?: string;
 }
 
-// ---- Search, audit, jobs, backups (contracts.md) ----
+// ---- Search, audit, jobs, backups ----
+export interface SearchQuery {
+  q: string;
+  limit?: number;
+  cursor?: string;
+}
+
 export interface SearchResult {
   kind: 'doc' | 'media';
-  docName?: string;
-  mediaId?: string;
+  /** The document's name for kind 'doc'. */
+  doc: string | null;
+  mediaId: string | null;
   title: string;
-  /** With «…» around the hits. */
+  /** Plain text: render as text, never as HTML. */
   snippet: string;
-  updatedAt: string;
+  /** [start, end) offsets into `snippet` of the matched terms. */
+  highlights: [number, number][];
+  updatedAt: number;
 }
 
 export interface SearchPage {
@@ -190,10 +230,20 @@ export interface AuditPage {
 
 export interface JobRecord {
   id: string;
-  name?: string;
-  kind?: string;
+  kind: string;
+  familyId: string | null;
+  runAt: number;
+  cron: string | null;
+  timezone: string | null;
   status: string;
-  [key: string]: unknown;
+  attempts: number;
+  maxAttempts: number;
+  lastError: string | null;
+  key: string | null;
+  createdAt: number;
+  updatedAt: number;
+  lastRunAt: number | null;
+  finishedAt: number | null;
 }
 
 export interface JobsPage {
@@ -202,10 +252,20 @@ export interface JobsPage {
 }
 
 export interface Delivery {
-  [key: string]: unknown;
+  id: string;
+  memberId: string;
+  channelId: string;
+  notificationId: string;
+  idempotencyKey: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+  sentAt: number | null;
 }
 
 export interface BackupStatus {
-  last: { at: string | number; ok: boolean; sizeBytes: number; files: number } | null;
-  nextAt: string | number | null;
+  last: { at: number; ok: boolean; verified: boolean; encrypted: boolean; error: string | null } | null;
+  ageHours: number | null;
 }
