@@ -35,6 +35,8 @@ import type {
   SearchPage,
   SearchQuery,
   SessionTokens,
+  SetupRequest,
+  SetupStatus,
 } from './types.js';
 
 export interface HearthClientOptions {
@@ -115,6 +117,14 @@ export function createHearthClient(opts: HearthClientOptions) {
     me: () => t.request<Me>('GET', '/v1/me'),
     myDevices: () => t.request<Device[]>('GET', '/v1/me/devices'),
     revokeMyDevice: (deviceId: string) => t.request<Device>('DELETE', `/v1/me/devices/${enc(deviceId)}`),
+  };
+
+  /** First run: whether the server still needs its family, and creating it (signs this device in as the owner). */
+  const setup = {
+    status: () => t.request<SetupStatus>('GET', '/v1/setup', { auth: false }),
+    async create(input: SetupRequest): Promise<StoredSession> {
+      return t.store(await t.request<SessionTokens>('POST', '/v1/setup', { body: input, auth: false }));
+    },
   };
 
   const pairing = {
@@ -224,6 +234,7 @@ export function createHearthClient(opts: HearthClientOptions) {
     baseUrl: t.baseUrl,
     transport: t,
     auth,
+    setup,
     pairing,
     invites,
     family,

@@ -60,6 +60,21 @@ export interface CreatedInvite extends Invite {
   code: string;
 }
 
+export interface SetupStatus {
+  setupRequired: boolean;
+  setupLinkLive: boolean;
+  familyId: string | null;
+}
+
+export interface SetupRequest {
+  /** The one-time token from the setup link `hearth serve` printed (its #fragment). */
+  token: string;
+  familyName: string;
+  username: string;
+  password: string;
+  deviceName: string;
+}
+
 export interface LoginRequest {
   familyId: string;
   username: string;

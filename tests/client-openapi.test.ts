@@ -46,6 +46,8 @@ const TYPES: Record<string, Where> = {
   SearchQuery: { op: `get ${F}/search`, part: 'query' },
   BackupStatus: { op: `get ${F}/backup-status` },
   LoginRequest: { op: 'post /v1/auth/login', part: 'body' },
+  SetupStatus: { op: 'get /v1/setup' },
+  SetupRequest: { op: 'post /v1/setup', part: 'body' },
   InviteAcceptRequest: { op: 'post /v1/invites/accept', part: 'body' },
   InviteCreateRequest: { op: `post ${F}/invites`, part: 'body' },
   MemberAddRequest: { op: `post ${F}/members`, part: 'body' },

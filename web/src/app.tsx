@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
-import { authed, onSession, session, signOut, type Session } from './api';
+import { hearth, onSession, session, signOut, type Session } from './api';
 import { setPresenceName } from './docs';
 import { navigate, usePath } from './router';
 import { Link } from './ui';
 import { ApprovePairingScreen, JoinScreen, PairBrowserScreen, SetupScreen, SignInScreen } from './screens/auth';
 import { ListScreen, ListsScreen, NoteScreen, NotesScreen } from './screens/lists';
-import { InboxScreen, PhotosScreen, RemindersScreen, SearchScreen } from './screens/family';
+import { InboxScreen, PhotosScreen, RemindersScreen } from './screens/family';
+import { SearchScreen } from './screens/search';
 import { AdminScreen, VaultScreen } from './screens/admin';
 
 const NAV: Array<[string, string]> = [
@@ -38,7 +39,7 @@ function Home({ name }: { name: string }) {
 function Signed({ path }: { path: string }) {
   const [name, setName] = useState('');
   useEffect(() => {
-    authed<{ member: { displayName: string } }>('GET', '/v1/me').then(
+    hearth.auth.me().then(
       (me) => {
         setName(me.member.displayName);
         setPresenceName(me.member.displayName);
