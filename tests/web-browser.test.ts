@@ -247,6 +247,83 @@ describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
     expect(reminder!.dueAt).toMatch(/^2030-01-07T19:30:00[+-]\d\d:\d\d$/);
   }, 40_000);
 
+  it('search renders the server’s highlights as <mark> text, never as HTML; paging; 422 explained (search route stubbed until it is merged)', async () => {
+    const page = owner;
+    const seen: URL[] = [];
+    const hostile = 'Buy <img src=x onerror="window.__pwned=1"> milk and bread';
+    const at = (w: string) => [hostile.indexOf(w), hostile.indexOf(w) + w.length] as [number, number];
+    await page.route(/\/v1\/families\/[^/]+\/search\?/, async (route) => {
+      const url = new URL(route.request().url());
+      seen.push(url);
+      if (url.searchParams.get('q') === '((') {
+        return route.fulfill({ status: 422, contentType: 'application/json', body: JSON.stringify({ error: { code: 'VALIDATION_FAILED', message: 'bad query', details: [{ path: 'querystring/q', message: 'unbalanced parenthesis' }] } }) });
+      }
+      const first = !url.searchParams.get('cursor');
+      const results = first
+        ? [{ kind: 'doc', doc: listUrl.replace(/^.*\/lists\//, 'lists/'), mediaId: null, title: 'Shopping', snippet: hostile, highlights: [at('milk'), at('bread')], updatedAt: Date.now() }]
+        : [{ kind: 'doc', doc: 'notes/zz', mediaId: null, title: 'Holiday', snippet: 'milk for the trip', highlights: [[0, 4]], updatedAt: Date.now() }];
+      return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ results, nextCursor: first ? 'page2' : null }) });
+    });
+    try {
+      await page.goto(`${t.url}/search`);
+      await page.getByLabel("Search the family's lists, notes and files").fill('milk bread');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await page.getByRole('link', { name: 'Shopping' }).waitFor();
+      expect(await page.locator('.results mark').allTextContents()).toEqual(['milk', 'bread']);
+      // The markup in the snippet is text on the screen, not an element.
+      await page.getByText('<img src=x onerror="window.__pwned=1">', { exact: false }).waitFor();
+      expect(await page.locator('.results img:not(.result-thumb)').count()).toBe(0);
+      expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(new URL(page.url()).searchParams.get('q')).toBe('milk bread');
+      expect(seen[0]!.searchParams.get('q')).toBe('milk bread');
+      expect(seen[0]!.searchParams.get('limit')).toBe('20');
+      await shot(page, 'search');
+
+      await page.getByRole('button', { name: 'More results' }).click();
+      await page.getByRole('link', { name: 'Holiday' }).waitFor();
+      expect(seen.at(-1)!.searchParams.get('cursor')).toBe('page2');
+      expect(await page.getByRole('button', { name: 'More results' }).count()).toBe(0);
+
+      await page.getByLabel("Search the family's lists, notes and files").fill('((');
+      await page.keyboard.press('Enter');
+      await page.getByRole('alert').filter({ hasText: 'That search cannot be run: unbalanced parenthesis' }).waitFor();
+
+      // A result opens its document.
+      await page.getByLabel("Search the family's lists, notes and files").fill('milk');
+      await page.keyboard.press('Enter');
+      await page.getByRole('link', { name: 'Shopping' }).click();
+      await page.getByRole('heading', { name: 'Shopping' }).waitFor();
+      expect(page.url()).toBe(listUrl);
+    } finally {
+      await page.unroute(/\/v1\/families\/[^/]+\/search\?/);
+    }
+  }, 40_000);
+
+  it('the admin screen’s backup panel: unknown without the route, the status when there is one (stubbed until merged)', async () => {
+    const page = owner;
+    const panel = page.getByTestId('backup-status');
+    await page.goto(`${t.url}/admin`);
+    // Either this server reports backups already, or it answers 404 and the panel says unknown.
+    await panel.getByText(/Backup status: unknown|Backed up|No backup yet|The last backup/).waitFor();
+    const backupRoute = /\/v1\/families\/[^/]+\/backup-status$/;
+    await page.route(backupRoute, (route) =>
+      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ last: { at: Date.now() - 3 * 3_600_000, ok: false, verified: false, encrypted: true, error: 'disk full' }, ageHours: 3 }) }),
+    );
+    try {
+      await page.reload();
+      await panel.getByText('The last backup failed').waitFor();
+      await panel.getByText('Error: disk full').waitFor();
+      await panel.scrollIntoViewIfNeeded();
+      if (SHOTS) await panel.screenshot({ path: path.join(SHOTS, 'backup.png') });
+      await page.unroute(backupRoute);
+      await page.route(backupRoute, (route) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no route', details: [] } }) }));
+      await page.reload();
+      await panel.getByText('Backup status: unknown').waitFor();
+    } finally {
+      await page.unroute(backupRoute);
+    }
+  });
+
   it('admin: an invite with a QR that a new browser joins with; revoking a device signs it out', async () => {
     await owner.goto(`${t.url}/admin`);
     await owner.getByLabel('Invite as').selectOption('child');

@@ -48,6 +48,11 @@ export function PhotosScreen() {
   const [list, reload] = useLoad(() => hearth.media.list({ limit: 100 }));
   const [uploads, setUploads] = useState<Uploading[]>([]);
   const [open, setOpen] = useState<MediaRecord | null>(null);
+  // /photos?open=<id> (a search result) opens that file's lightbox once the list is in.
+  useEffect(() => {
+    const want = new URLSearchParams(location.search).get('open');
+    if (want && list.state === 'ok') setOpen(list.value.items.find((m) => m.id === want) ?? null);
+  }, [list.state]);
   useEffect(() => {
     if (!open) return;
     const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(null);
