@@ -40,6 +40,14 @@ export function SearchScreen() {
   const [query, setQuery] = useState(initial.trim());
   const [s, setS] = useState<State>({ state: 'idle' });
   const inflight = useRef<AbortController | null>(null);
+  const list = useRef<HTMLUListElement>(null);
+  // After "More results" the button may vanish: keyboard focus moves to the first new result.
+  const focusFrom = useRef<number | null>(null);
+  useEffect(() => {
+    if (s.state !== 'ok' || focusFrom.current === null) return;
+    list.current?.querySelectorAll<HTMLAnchorElement>('li a')[focusFrom.current]?.focus();
+    focusFrom.current = null;
+  }, [s]);
 
   const run = (text: string, cursor?: string, prior: SearchResult[] = []) => {
     inflight.current?.abort();
@@ -89,7 +97,7 @@ export function SearchScreen() {
         {s.state === 'loading' ? 'Searching…' : s.state === 'ok' ? `${results.length}${s.nextCursor ? ' or more' : ''} results for ${query}` : ''}
       </p>
       {query && s.state !== 'idle' && (
-        <ul class="list results" aria-label="Results">
+        <ul class="list results" aria-label="Results" ref={list}>
           {results.map((r, i) => (
             <li key={`${r.kind}:${r.doc ?? r.mediaId ?? ''}:${i}`} class="result">
               {r.kind === 'media' && r.mediaId && <img class="result-thumb" src={mediaUrl(r.mediaId, 'thumb')} alt="" width={48} height={48} loading="lazy" />}
@@ -106,7 +114,10 @@ export function SearchScreen() {
         </ul>
       )}
       {s.state === 'ok' && s.nextCursor && (
-        <button type="button" class="secondary" onClick={() => run(query, s.nextCursor!, results)}>
+        <button type="button" class="secondary" onClick={() => {
+            focusFrom.current = results.length;
+            run(query, s.nextCursor!, results);
+          }}>
           More results
         </button>
       )}
