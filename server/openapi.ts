@@ -44,7 +44,7 @@ export function routeFacts(route: Pick<RouteOptions, 'url' | 'method' | 'schema'
   return {
     family,
     signedIn: family || hooks.includes(requirePrincipal),
-    validated: Boolean(schema.params || schema.querystring || schema.body || family),
+    validated: Boolean(schema.params || schema.querystring || schema.body),
     body: methods.some((m) => BODY_METHODS.has(m)),
     rateLimited: Boolean((route.config as { rateLimit?: unknown } | undefined)?.rateLimit),
   };
