@@ -386,6 +386,97 @@ describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
     }
   });
 
+  it('vault (routes stubbed until the vault’s are merged): keys from a passphrase with a verification phrase; an entry from A opens for B only after release', async () => {
+    type Entry = { id: string; ownerId: string; recipients: string[]; policy: unknown; status: string; createdAt: number; releasedAt: number | null; ciphertext: string; sealedKeys: { memberId: string; sealedKey: string }[] };
+    const keys = new Map<string, { publicKey: string; wrapped: unknown }>();
+    const entries: Entry[] = [];
+    const seenBodies: string[] = [];
+    const vaultRoute = /\/v1\/families\/[^/]+\/vault\//;
+    const json = (route: import('playwright-core').Route, status: number, body: unknown) => route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) });
+    /** A stand-in vault server for one member's page: it keeps only what the page sends (opaque to it). */
+    const stubFor = async (page: Page) => {
+      const me = (await page.evaluate(() => JSON.parse(localStorage.getItem('hearth.session')!).memberId)) as string;
+      await page.route(vaultRoute, async (route) => {
+        const req = route.request();
+        const p = new URL(req.url()).pathname.replace(/^.*\/vault/, '');
+        const body = req.postData();
+        if (body) seenBodies.push(body);
+        if (p === '/keys') return json(route, 200, { keys: [...keys].map(([memberId, k]) => ({ memberId, publicKey: k.publicKey })) });
+        if (p === '/keys/me' && req.method() === 'GET') return keys.has(me) ? json(route, 200, keys.get(me)) : json(route, 404, { error: { code: 'NOT_FOUND', message: 'no key', details: [] } });
+        if (p === '/keys/me') return (keys.set(me, JSON.parse(body!)), json(route, 200, {}));
+        const view = ({ ciphertext: _c, sealedKeys: _k, ...e }: Entry) => e;
+        if (p === '/entries' && req.method() === 'GET') return json(route, 200, { entries: entries.filter((e) => e.ownerId === me || e.recipients.includes(me)).map(view) });
+        if (p === '/entries') {
+          const b = JSON.parse(body!);
+          const e: Entry = { ...b, ownerId: me, status: 'sealed', createdAt: Date.now(), releasedAt: null };
+          entries.push(e);
+          return json(route, 201, view(e));
+        }
+        const m = /^\/entries\/([^/]+)\/content$/.exec(p);
+        if (m) {
+          const e = entries.find((x) => x.id === decodeURIComponent(m[1]!));
+          if (!e || (e.ownerId !== me && e.status !== 'released')) return json(route, 403, { error: { code: 'FORBIDDEN', message: 'not released', details: [] } });
+          return json(route, 200, { ciphertext: e.ciphertext, sealedKey: e.sealedKeys.find((k) => k.memberId === me)!.sealedKey });
+        }
+        return json(route, 404, { error: { code: 'NOT_FOUND', message: 'no route', details: [] } });
+      });
+    };
+    const bob = await newPage();
+    const problems: string[] = [];
+    for (const p of [bob, owner]) p.on('pageerror', (e) => problems.push(String(e)));
+    await signIn(bob, 'bob');
+    await stubFor(owner);
+    await stubFor(bob);
+    try {
+      // B sets up keys first, so A can seal to B.
+      await bob.goto(`${t.url}/vault`);
+      await bob.getByLabel('Vault passphrase').fill('bob vault passphrase');
+      await bob.getByLabel('Passphrase again').fill('bob vault passphrase');
+      await bob.getByRole('button', { name: 'Create my vault keys' }).click();
+      await expect.poll(() => bob.getByTestId('phrase').textContent()).toMatch(/^\w+( \w+){5}$/);
+
+      await owner.goto(`${t.url}/vault`);
+      await owner.getByLabel('Vault passphrase').fill('ann vault passphrase');
+      await owner.getByLabel('Passphrase again').fill('ann vault passphrase');
+      await owner.getByRole('button', { name: 'Create my vault keys' }).click();
+      await expect.poll(() => owner.getByTestId('phrase').textContent()).toMatch(/^\w+( \w+){5}$/);
+      await shot(owner, 'vault');
+      await owner.getByLabel('Title').fill('For Bob');
+      await owner.getByLabel('Text').fill('The spare key is under the blue pot.');
+      await owner.getByRole('checkbox', { name: 'bob' }).check();
+      await owner.getByLabel('Opens at').fill('2031-06-01T09:00');
+      await owner.getByRole('button', { name: 'Seal entry' }).click();
+      await owner.getByRole('button', { name: 'Cancel entry for bob' }).waitFor();
+      // What reached the "server" never holds the text.
+      expect(seenBodies.join('\n')).not.toContain('blue pot');
+      expect(seenBodies.join('\n')).not.toContain('ann vault passphrase');
+
+      // Before release B sees that it exists, and cannot open it.
+      await bob.reload();
+      await bob.getByLabel('Vault passphrase').fill('wrong passphrase!');
+      await bob.getByRole('button', { name: 'Unlock' }).click();
+      await bob.getByRole('alert').filter({ hasText: 'does not unlock' }).waitFor();
+      await bob.getByLabel('Vault passphrase').fill('bob vault passphrase');
+      await bob.getByRole('button', { name: 'Unlock' }).click();
+      await bob.getByText(/From ann/).waitFor();
+      expect(await bob.getByRole('button', { name: /Open entry/ }).count()).toBe(0);
+
+      // Release (the server's job, here the stub's), then B opens it.
+      entries[0]!.status = 'released';
+      entries[0]!.releasedAt = Date.now();
+      await bob.reload();
+      await bob.getByLabel('Vault passphrase').fill('bob vault passphrase');
+      await bob.getByRole('button', { name: 'Unlock' }).click();
+      await bob.getByRole('button', { name: 'Open entry from ann' }).click();
+      await bob.getByText('The spare key is under the blue pot.').waitFor();
+      await a11y(bob, 'vault for bob');
+    } catch (err) {
+      throw new Error(`${String(err)}\npage errors: ${problems.join('; ')}\nalerts: ${(await bob.getByRole('alert').allTextContents()).join('; ')}`);
+    } finally {
+      await owner.unroute(vaultRoute);
+    }
+  }, 60_000);
+
   it('admin: an invite with a QR that a new browser joins with; revoking a device signs it out', async () => {
     await owner.goto(`${t.url}/admin`);
     await owner.getByLabel('Invite as').selectOption('child');

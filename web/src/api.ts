@@ -2,7 +2,12 @@
 // localStorage, one refresh in flight — shared across tabs by the Web Locks API — typed
 // errors with the API's code). What is left here is what only a browser app needs: the
 // session as a synchronous value for rendering, and a device name.
-import { createHearthClient, HearthApiError, HearthNetworkError, webStorage, type MediaVariant, type StoredSession } from '../../client/index.js';
+// Modules one by one rather than client/index.js: the index re-exports the vault's crypto,
+// whose libsodium must stay in the vault screen's lazy chunk.
+import { createHearthClient } from '../../client/client.js';
+import { HearthApiError, HearthNetworkError } from '../../client/errors.js';
+import { webStorage, type StoredSession } from '../../client/storage.js';
+import type { MediaVariant } from '../../client/media.js';
 
 export type Session = StoredSession;
 export { HearthApiError as ApiError, HearthNetworkError };

@@ -7,7 +7,8 @@ import { ApprovePairingScreen, JoinScreen, PairBrowserScreen, SetupScreen, SignI
 import { ListScreen, ListsScreen, NoteScreen, NotesScreen } from './screens/lists';
 import { InboxScreen, PhotosScreen, RemindersScreen } from './screens/family';
 import { SearchScreen } from './screens/search';
-import { AdminScreen, VaultScreen } from './screens/admin';
+import { AdminScreen } from './screens/admin';
+import { VaultScreen } from './screens/vault';
 
 const NAV: Array<[string, string]> = [
   ['/', 'Home'],

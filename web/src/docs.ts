@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import { useEffect, useState } from 'preact/hooks';
-import { syncServerUrl } from '../../client/index.js';
+import { syncServerUrl } from '../../client/sync.js';
 import { accessToken, hearth, onSession, session } from './api';
 
 export interface OpenDoc {

@@ -247,15 +247,3 @@ export function AdminScreen() {
     </section>
   );
 }
-
-export function VaultScreen() {
-  const [probe] = useLoad(async () => hearth.transport.request<unknown>('GET', `/v1/families/${encodeURIComponent(session()!.familyId)}/vault/entries`));
-  if (probe.state === 'missing') return <Unavailable what="The vault" />;
-  return (
-    <section aria-labelledby="vault-h">
-      <h1 id="vault-h">Vault</h1>
-      {probe.state === 'error' && <ErrorNote error={probe.error} />}
-      {probe.state === 'ok' && <p>The vault is on this server; its screens arrive with the vault's client crypto.</p>}
-    </section>
-  );
-}

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import QRCode from 'qrcode';
-import { PairingError, type PairingStart, type SetupStatus } from '../../../client/index.js';
+import { PairingError, type PairingStart } from '../../../client/pairing.js';
+import type { SetupStatus } from '../../../client/types.js';
 import { ApiError, defaultDeviceName, hearth, session } from '../api';
 import { navigate } from '../router';
 import { ErrorNote, Link } from '../ui';
