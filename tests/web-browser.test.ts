@@ -434,6 +434,7 @@ describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
       await bob.getByLabel('Passphrase again').fill('bob vault passphrase');
       await bob.getByRole('button', { name: 'Create my vault keys' }).click();
       await expect.poll(() => bob.getByTestId('phrase').textContent()).toMatch(/^\w+( \w+){5}$/);
+      const bobsPhrase = (await bob.getByTestId('phrase').textContent())!;
 
       await owner.goto(`${t.url}/vault`);
       await owner.getByLabel('Vault passphrase').fill('ann vault passphrase');
@@ -441,6 +442,9 @@ describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
       await owner.getByRole('button', { name: 'Create my vault keys' }).click();
       await expect.poll(() => owner.getByTestId('phrase').textContent()).toMatch(/^\w+( \w+){5}$/);
       await shot(owner, 'vault');
+      // A reads B's phrase off A's screen: the same words B's own screen shows.
+      await owner.getByText("Other members' phrases").click();
+      await owner.getByText(`bob: ${bobsPhrase}`).waitFor();
       await owner.getByLabel('Title').fill('For Bob');
       await owner.getByLabel('Text').fill('The spare key is under the blue pot.');
       await owner.getByRole('checkbox', { name: 'bob' }).check();

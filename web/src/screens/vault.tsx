@@ -63,7 +63,7 @@ function Phrase({ publicKey, label }: { publicKey: string; label: string }) {
   }, [publicKey]);
   return (
     <p>
-      {label}: <strong class="phrase" data-testid="phrase">{phrase || '…'}</strong>
+      {label}: <strong class="phrase" data-testid={label === 'Your verification phrase' ? 'phrase' : undefined}>{phrase || '…'}</strong>
     </p>
   );
 }
@@ -179,6 +179,16 @@ function Open({ data, reload }: { data: Extract<Load, { state: 'ok' }>; reload: 
         <h2>Your key</h2>
         <Phrase publicKey={data.mine!.publicKey} label="Your verification phrase" />
         <p class="hint">Compare it in person with what another member's screen shows for you: the same words mean the server handed out your real key.</p>
+        {data.keys.filter((k) => k.memberId !== me).length > 0 && (
+          <details>
+            <summary>Other members' phrases</summary>
+            {data.keys
+              .filter((k) => k.memberId !== me)
+              .map((k) => (
+                <Phrase key={k.memberId} publicKey={k.publicKey} label={nameOf(k.memberId)} />
+              ))}
+          </details>
+        )}
         {mine.some((e) => e.status === 'sealed' && e.policy.inactivityDays !== undefined) && (
           <p class="row">
             <button
