@@ -30,6 +30,8 @@ export const SETTINGS = {
   mediaDeriveConcurrency: { env: 'HEARTH_MEDIA_DERIVE_CONCURRENCY', flag: 'media-derive-concurrency', doc: 'thumbnails generated at the same time' },
   mediaMaxPixels: { env: 'HEARTH_MEDIA_MAX_PIXELS', flag: 'media-max-pixels', doc: 'larger images get no thumbnail (decompression bombs)' },
   mediaGcGraceHours: { env: 'HEARTH_MEDIA_GC_GRACE_HOURS', flag: 'media-gc-grace-hours', doc: 'deleted media bytes stay this long before GC removes them' },
+  vaultMaxEntryBytes: { env: 'HEARTH_VAULT_MAX_ENTRY_BYTES', flag: 'vault-max-entry-bytes', doc: 'largest vault entry ciphertext, bytes (413 above it)' },
+  vaultMaxEntriesPerMember: { env: 'HEARTH_VAULT_MAX_ENTRIES', flag: 'vault-max-entries', doc: 'sealed vault entries one member may have at once' },
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -60,6 +62,8 @@ export const ConfigSchema = Type.Object({
   mediaDeriveConcurrency: Type.Integer({ minimum: 1, maximum: 8 }),
   mediaMaxPixels: Type.Integer({ minimum: 1 }),
   mediaGcGraceHours: Type.Integer({ minimum: 0, maximum: 24 * 365 }),
+  vaultMaxEntryBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 ** 2 }),
+  vaultMaxEntriesPerMember: Type.Integer({ minimum: 1, maximum: 100_000 }),
 });
 
 export type Config = Static<typeof ConfigSchema> & {
@@ -86,6 +90,8 @@ export const DEFAULTS: Omit<Config, 'sync'> = {
   mediaDeriveConcurrency: 1,
   mediaMaxPixels: 100_000_000,
   mediaGcGraceHours: 24,
+  vaultMaxEntryBytes: 16 * 1024 ** 2,
+  vaultMaxEntriesPerMember: 200,
 };
 
 export class ConfigError extends Error {}

@@ -33,17 +33,27 @@ export type AuditAction =
   | 'doc.access.clear'
   | 'doc.delete'
   | 'password.change'
-  | 'password.reset';
+  | 'password.reset'
+  | 'vault.key.put'
+  | 'vault.entry.create'
+  | 'vault.entry.update'
+  | 'vault.entry.cancel'
+  | 'vault.entry.release'
+  | 'vault.entry.access'
+  | 'vault.checkin'
+  | 'vault.request'
+  | 'vault.veto'
+  | 'vault.recipient.removed';
 
 export function recordAudit(
   db: Db,
   action: AuditAction,
   actor: AuditActor,
-  event: { familyId?: string | null; target?: string; details?: Record<string, unknown> },
+  event: { familyId?: string | null; target?: string; details?: Record<string, unknown>; /** The injected clock's now, where a capability has one. */ at?: number },
 ): void {
   db.insert(auditEvents)
     .values({
-      at: Date.now(),
+      at: event.at ?? Date.now(),
       familyId: event.familyId ?? actor.familyId ?? null,
       actorMemberId: actor.memberId ?? null,
       actorDeviceId: actor.deviceId ?? null,

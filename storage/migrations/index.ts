@@ -4,6 +4,7 @@ import { sql as auditNoReplace } from './0003_audit_no_replace.js';
 import { sql as documentSnapshots } from './0004_document_snapshots.js';
 import { sql as media } from './0006_media.js';
 import { sql as jobs } from './0007_jobs.js';
+import { sql as vault } from './0008_vault.js';
 
 export interface Migration {
   version: number;
@@ -22,4 +23,5 @@ export const migrations: Migration[] = [
   { version: 4, name: 'document-snapshots', sql: documentSnapshots },
   { version: 6, name: 'media', sql: media },
   { version: 7, name: 'jobs', sql: jobs },
+  { version: 8, name: 'vault', sql: vault },
 ];
