@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Member, VaultContent, VaultKeyPair } from '../../../client/index.js';
+import type { Member } from '../../../client/types.js';
+import type { VaultContent, VaultKeyPair } from '../../../client/vault.js';
 import { hearth, session } from '../api';
-import { vaultApi, type MemberKey, type VaultEntryInfo, type VaultPolicy } from '../vault-api';
+import { vaultApi, type MemberKey, type VaultEntryInfo, type VaultPolicyInput, type VaultPolicyView } from '../vault-api';
 import { ErrorNote, Unavailable, fmtTime, isMissing } from '../ui';
 
 // libsodium (WebAssembly) is loaded only when the vault screen opens: the rest of the app
@@ -147,18 +148,18 @@ function Unlock({ wrapped, onDone }: { wrapped: Parameters<typeof vaultApi.regis
   );
 }
 
-function policyText(p: VaultPolicy): string {
+function policyText(p: VaultPolicyView): string {
   const parts: string[] = [];
-  if (p.at !== undefined) parts.push(`opens ${fmtTime(p.at)}${p.timezone ? ` (${p.timezone})` : ''}`);
-  if (p.inactivityDays !== undefined) parts.push(`opens after ${p.inactivityDays} days without a check-in`);
+  if (p.releaseAt !== null) parts.push(`opens ${fmtTime(p.releaseAt)}${p.timezone ? ` (${p.timezone})` : ''}`);
+  if (p.inactivityDays !== null) parts.push(`opens after ${p.inactivityDays} days without a check-in (last ${fmtTime(p.lastCheckinAt)})`);
   return parts.join(' or ') || 'no release policy';
 }
 
 function Open({ data, reload }: { data: Extract<Load, { state: 'ok' }>; reload: () => void }) {
   const me = session()!.memberId;
   const nameOf = (id: string) => data.members.find((m) => m.id === id)?.displayName ?? 'a former member';
-  const mine = data.entries.filter((e) => e.ownerId === me);
-  const forMe = data.entries.filter((e) => e.ownerId !== me && e.recipients.includes(me));
+  const mine = data.entries.filter((e) => e.ownerMemberId === me);
+  const forMe = data.entries.filter((e) => e.ownerMemberId !== me && e.recipients.includes(me));
   const [error, setError] = useState<unknown>(null);
   const [checked, setChecked] = useState<number | null>(null);
   const [opened, setOpened] = useState<Record<string, VaultContent>>({});
@@ -166,7 +167,7 @@ function Open({ data, reload }: { data: Extract<Load, { state: 'ok' }>; reload: 
     setError(null);
     try {
       const c = await crypto();
-      const got = await vaultApi.content(e.id);
+      const got = await vaultApi.sealed(e.id);
       const content = await c.openEntry({ id: e.id, ciphertext: got.ciphertext, sealedKey: got.sealedKey, keyPair: unlocked! });
       setOpened((o) => ({ ...o, [e.id]: content }));
     } catch (err) {
@@ -189,7 +190,7 @@ function Open({ data, reload }: { data: Extract<Load, { state: 'ok' }>; reload: 
               ))}
           </details>
         )}
-        {mine.some((e) => e.status === 'sealed' && e.policy.inactivityDays !== undefined) && (
+        {mine.some((e) => e.status === 'sealed' && e.policy.inactivityDays !== null) && (
           <p class="row">
             <button
               type="button"
@@ -232,7 +233,7 @@ function Open({ data, reload }: { data: Extract<Load, { state: 'ok' }>; reload: 
           {forMe.map((e) => (
             <li key={e.id} class="notification">
               <span>
-                From {nameOf(e.ownerId)} <small>· {e.status === 'released' ? `released ${e.releasedAt ? fmtTime(e.releasedAt) : ''}` : e.status === 'sealed' ? `sealed; ${policyText(e.policy)}` : e.status}</small>
+                From {nameOf(e.ownerMemberId)} <small>· {e.status === 'released' ? `released ${e.releasedAt ? fmtTime(e.releasedAt) : ''}` : e.status === 'sealed' ? `sealed; ${policyText(e.policy)}` : e.status}</small>
               </span>
               {e.status === 'released' &&
                 (opened[e.id] ? (
@@ -242,7 +243,7 @@ function Open({ data, reload }: { data: Extract<Load, { state: 'ok' }>; reload: 
                   </article>
                 ) : (
                   <button type="button" onClick={() => open(e)}>
-                    Open entry from {nameOf(e.ownerId)}
+                    Open entry from {nameOf(e.ownerMemberId)}
                   </button>
                 ))}
             </li>
@@ -263,21 +264,24 @@ function NewEntry({ data, onDone }: { data: Extract<Load, { state: 'ok' }>; onDo
   const [kind, setKind] = useState<'date' | 'inactivity'>('date');
   const [when, setWhen] = useState('');
   const [days, setDays] = useState('30');
+  const [visible, setVisible] = useState(true);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
     if (to.length === 0) return setError(new Error('Choose at least one member to leave it for.'));
-    const policy: VaultPolicy =
-      kind === 'date' ? { at: new Date(when).getTime(), timezone: Intl.DateTimeFormat().resolvedOptions().timeZone } : { inactivityDays: Number(days) };
-    if (policy.at !== undefined && !(policy.at > Date.now())) return setError(new Error('Choose a time in the future.'));
+    const at = new Date(when).getTime();
+    if (kind === 'date' && !(at > Date.now())) return setError(new Error('Choose a time in the future.'));
+    // The server wants an ISO time with an offset; the zone says how to show it.
+    const policy: VaultPolicyInput =
+      kind === 'date' ? { releaseAt: new Date(at).toISOString(), timezone: Intl.DateTimeFormat().resolvedOptions().timeZone } : { inactivityDays: Number(days) };
     setBusy(true);
     try {
       const c = await crypto();
       const keyOf = (id: string) => ({ memberId: id, publicKey: data.keys.find((k) => k.memberId === id)!.publicKey });
       const sealed = await c.sealEntry({ content: { title, text }, owner: { memberId: me, publicKey: unlocked!.publicKey }, recipients: to.map(keyOf) });
-      await vaultApi.create({ id: sealed.id, ciphertext: c.toB64(sealed.ciphertext), sealedKeys: sealed.sealedKeys, recipients: to, policy });
+      await vaultApi.create({ id: sealed.id, ciphertext: c.toB64(sealed.ciphertext), sealedKeys: sealed.sealedKeys, policy, recipientsSee: visible });
       setTitle('');
       setText('');
       setTo([]);
@@ -329,6 +333,9 @@ function NewEntry({ data, onDone }: { data: Extract<Load, { state: 'ok' }>; onDo
           </div>
         )}
       </fieldset>
+      <label class="check">
+        <input type="checkbox" checked={visible} onChange={(e) => setVisible(e.currentTarget.checked)} /> Let them see that it exists before it opens
+      </label>
       <ErrorNote error={error} />
       <button type="submit" disabled={busy}>
         {busy ? 'Sealing…' : 'Seal entry'}
