@@ -37,6 +37,13 @@ import type {
   SessionTokens,
   SetupRequest,
   SetupStatus,
+  VaultCheckin,
+  VaultEntry,
+  VaultEntryRequest,
+  VaultKeyRecord,
+  VaultKeyRequest,
+  VaultOwnKey,
+  VaultSealed,
 } from './types.js';
 
 export interface HearthClientOptions {
@@ -228,6 +235,30 @@ export function createHearthClient(opts: HearthClientOptions) {
     },
   };
 
+  /** The vault's storage and release side; the crypto is client/vault.ts (sealEntry, openEntry, ...). */
+  const vault = {
+    keys: async () => (await t.request<{ keys: VaultKeyRecord[] }>('GET', await fam('/vault/keys'))).keys,
+    /** This member's key and wrapped private key; null when none is registered. */
+    async myKey(): Promise<VaultOwnKey | null> {
+      try {
+        return await t.request<VaultOwnKey>('GET', await fam('/vault/key'));
+      } catch (err) {
+        if (err instanceof HearthApiError && err.status === 404) return null;
+        throw err;
+      }
+    },
+    registerKey: async (input: VaultKeyRequest) => t.request<{ memberId: string; publicKey: string; updatedAt: number }>('PUT', await fam('/vault/key'), { body: input }),
+    entries: async () => (await t.request<{ entries: VaultEntry[] }>('GET', await fam('/vault/entries'))).entries,
+    entry: async (id: string) => t.request<VaultEntry>('GET', await fam(`/vault/entries/${enc(id)}`)),
+    create: async (input: VaultEntryRequest) => t.request<VaultEntry>('POST', await fam('/vault/entries'), { body: input }),
+    /** Ciphertext and my sealed key: the owner any time, a recipient after release (409 NOT_RELEASED before). */
+    sealed: async (id: string) => t.request<VaultSealed>('GET', await fam(`/vault/entries/${enc(id)}/sealed`)),
+    cancel: async (id: string) => t.request<VaultEntry>('POST', await fam(`/vault/entries/${enc(id)}/cancel`)),
+    request: async (id: string) => t.request<VaultEntry>('POST', await fam(`/vault/entries/${enc(id)}/request`)),
+    veto: async (id: string) => t.request<VaultEntry>('POST', await fam(`/vault/entries/${enc(id)}/veto`)),
+    checkin: async () => t.request<VaultCheckin>('POST', await fam('/vault/checkin')),
+  };
+
   const provider = (docName: string, ydoc: Y.Doc, po?: ProviderOptions): Promise<WebsocketProvider> => createProvider(t, opts.WebSocket, docName, ydoc, po);
 
   return {
@@ -240,6 +271,7 @@ export function createHearthClient(opts: HearthClientOptions) {
     family,
     docs,
     media,
+    vault,
     /** A configured stock y-websocket WebsocketProvider for `<familyId>/<docName>`. */
     provider,
     /** The provider for this member's inbox (`inbox/<memberId>`, read-only, written by the server). */

@@ -284,3 +284,85 @@ export interface BackupStatus {
   last: { at: number; ok: boolean; verified: boolean; encrypted: boolean; error: string | null } | null;
   ageHours: number | null;
 }
+
+// ---- Vault (server/routes/family-vault.ts; the crypto is client/vault.ts) ----
+export interface VaultKeyRecord {
+  memberId: string;
+  publicKey: string;
+  updatedAt: number;
+}
+
+export interface VaultOwnKey {
+  publicKey: string;
+  /** JSON of client/vault.ts's WrappedPrivateKey: opaque to the server. */
+  wrapped: string;
+  updatedAt: number;
+}
+
+export interface VaultKeyRequest {
+  /** base64 X25519 public key (32 bytes). */
+  publicKey: string;
+  wrapped: string;
+}
+
+export interface VaultPolicyRequest {
+  /** ISO 8601 with an offset or Z. */
+  releaseAt?: string | null;
+  timezone?: string | null;
+  inactivityDays?: number | null;
+  warnDays?: number[] | null;
+  graceDays?: number | null;
+  requestWaitDays?: number | null;
+}
+
+export interface VaultPolicy {
+  releaseAt: number | null;
+  timezone: string | null;
+  inactivityDays: number | null;
+  warnDays: number[] | null;
+  graceDays: number;
+  lastCheckinAt: number;
+  requestWaitDays: number | null;
+}
+
+export interface VaultEntry {
+  id: string;
+  ownerMemberId: string;
+  /** 'sealed' | 'released' | 'cancelled' */
+  status: string;
+  recipients: string[];
+  recipientsSee: boolean;
+  bytes: number;
+  policy: VaultPolicy;
+  requestedBy: string | null;
+  requestedAt: number | null;
+  releasedAt: number | null;
+  releaseReason: string | null;
+  cancelledAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  nextReleaseAt: number | null;
+}
+
+export interface VaultEntryRequest {
+  /** The id sealEntry chose (bound into the ciphertext). */
+  id: string;
+  /** base64 */
+  ciphertext: string;
+  /** One per recipient and the owner: the recipients are the non-owner members here. */
+  sealedKeys: { memberId: string; sealedKey: string }[];
+  policy: VaultPolicyRequest;
+  /** Recipients may see that the entry exists before release (default false). */
+  recipientsSee?: boolean;
+}
+
+export interface VaultSealed {
+  id: string;
+  ciphertext: string;
+  sealedKey: string;
+}
+
+export interface VaultCheckin {
+  entries: number;
+  at: number;
+}

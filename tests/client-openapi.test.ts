@@ -46,6 +46,15 @@ const TYPES: Record<string, Where> = {
   SearchQuery: { op: `get ${F}/search`, part: 'query' },
   BackupStatus: { op: `get ${F}/backup-status` },
   LoginRequest: { op: 'post /v1/auth/login', part: 'body' },
+  VaultKeyRecord: { op: `get ${F}/vault/keys`, at: 'keys' },
+  VaultOwnKey: { op: `get ${F}/vault/key` },
+  VaultKeyRequest: { op: `put ${F}/vault/key`, part: 'body' },
+  VaultEntry: { op: `get ${F}/vault/entries/{entryId}` },
+  VaultPolicy: { op: `get ${F}/vault/entries/{entryId}`, at: 'policy' },
+  VaultEntryRequest: { op: `post ${F}/vault/entries`, part: 'body' },
+  VaultPolicyRequest: { op: `post ${F}/vault/entries`, part: 'body', at: 'policy' },
+  VaultSealed: { op: `get ${F}/vault/entries/{entryId}/sealed` },
+  VaultCheckin: { op: `post ${F}/vault/checkin` },
   SetupStatus: { op: 'get /v1/setup' },
   SetupRequest: { op: 'post /v1/setup', part: 'body' },
   InviteAcceptRequest: { op: 'post /v1/invites/accept', part: 'body' },
@@ -98,11 +107,18 @@ function schemaFor(w: Where): S | null {
     const required = params.filter((x) => (x as { required?: boolean }).required && x.schema?.default === undefined);
     return { type: 'object', properties: Object.fromEntries(params.map((x) => [x.name!, x.schema!])), required: required.map((x) => x.name!) };
   }
-  if (w.part === 'body') return deref(op.requestBody!.content!['application/json']!.schema!);
+  const prop = (s: S, name: string) => {
+    const p = deref(s.properties![name]!);
+    return p.items && !Array.isArray(p.items) ? deref(p.items) : p;
+  };
+  if (w.part === 'body') {
+    const body = deref(op.requestBody!.content!['application/json']!.schema!);
+    return w.at ? prop(body, w.at) : body;
+  }
   const res = op.responses[String(w.status ?? 200)];
   let s = deref(res!.content!['application/json']!.schema!);
   if (w.at === 'items') s = deref((s.items ?? s.properties?.events?.items ?? s) as S);
-  else if (w.at) s = deref(s.properties![w.at]!.items as S);
+  else if (w.at) s = prop(s, w.at);
   return s;
 }
 
