@@ -138,7 +138,8 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
   const stage = path.join(dir, '.hearth.db.plain');
   o.sqlite.prepare('VACUUM INTO ?').run(stage);
   const dbSource: Source = { rel: 'hearth.db', abs: stage, size: fs.statSync(stage).size, mtimeMs: 0 };
-  const sources = [dbSource, ...walk(o.layout.keys, 'keys'), ...walk(o.layout.media, 'media')];
+  // vault/ holds only client-side ciphertexts; without it a restored vault entry would have no body.
+  const sources = [dbSource, ...walk(o.layout.keys, 'keys'), ...walk(o.layout.media, 'media'), ...walk(o.layout.vault, 'vault')];
   progress.phase = 'files';
   progress.totalFiles = sources.length;
   progress.totalBytes = sources.reduce((n, s) => n + s.size, 0);

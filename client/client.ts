@@ -20,7 +20,10 @@ import type {
   DocInfo,
   Family,
   Invite,
-  InviteRole,
+  InviteAcceptRequest,
+  InviteCreateRequest,
+  LoginRequest,
+  MemberAddRequest,
   JobsPage,
   Me,
   Member,
@@ -30,7 +33,17 @@ import type {
   PairingToken,
   Role,
   SearchPage,
+  SearchQuery,
   SessionTokens,
+  SetupRequest,
+  SetupStatus,
+  VaultCheckin,
+  VaultEntry,
+  VaultEntryRequest,
+  VaultKeyRecord,
+  VaultKeyRequest,
+  VaultOwnKey,
+  VaultSealed,
 } from './types.js';
 
 export interface HearthClientOptions {
@@ -89,7 +102,7 @@ export function createHearthClient(opts: HearthClientOptions) {
   const docPath = (name: string) => name.split('/').map(enc).join('/');
 
   const auth = {
-    async login(input: { familyId: string; username: string; password: string; deviceName: string }): Promise<StoredSession> {
+    async login(input: LoginRequest): Promise<StoredSession> {
       return t.store(await t.request<SessionTokens>('POST', '/v1/auth/login', { body: input, auth: false }));
     },
     /** Signs this device out on the server (revoking it) and forgets the tokens, even offline. */
@@ -111,6 +124,14 @@ export function createHearthClient(opts: HearthClientOptions) {
     me: () => t.request<Me>('GET', '/v1/me'),
     myDevices: () => t.request<Device[]>('GET', '/v1/me/devices'),
     revokeMyDevice: (deviceId: string) => t.request<Device>('DELETE', `/v1/me/devices/${enc(deviceId)}`),
+  };
+
+  /** First run: whether the server still needs its family, and creating it (signs this device in as the owner). */
+  const setup = {
+    status: () => t.request<SetupStatus>('GET', '/v1/setup', { auth: false }),
+    async create(input: SetupRequest): Promise<StoredSession> {
+      return t.store(await t.request<SessionTokens>('POST', '/v1/setup', { body: input, auth: false }));
+    },
   };
 
   const pairing = {
@@ -172,10 +193,10 @@ export function createHearthClient(opts: HearthClientOptions) {
   };
 
   const invites = {
-    async accept(input: { code: string; username: string; displayName?: string; password?: string; deviceName: string }): Promise<StoredSession> {
+    async accept(input: InviteAcceptRequest): Promise<StoredSession> {
       return t.store(await t.request<SessionTokens>('POST', '/v1/invites/accept', { body: input, auth: false }));
     },
-    create: async (input: { role: InviteRole; displayName?: string; ttlHours?: number }) => t.request<CreatedInvite>('POST', await fam('/invites'), { body: input }),
+    create: async (input: InviteCreateRequest) => t.request<CreatedInvite>('POST', await fam('/invites'), { body: input }),
     list: async () => t.request<Invite[]>('GET', await fam('/invites')),
     revoke: async (inviteId: string) => void (await t.request('DELETE', await fam(`/invites/${enc(inviteId)}`))),
   };
@@ -186,7 +207,7 @@ export function createHearthClient(opts: HearthClientOptions) {
     members: {
       list: async () => t.request<Member[]>('GET', await fam('/members')),
       get: async (memberId: string) => t.request<Member>('GET', await fam(`/members/${enc(memberId)}`)),
-      add: async (input: { username?: string; displayName?: string; role: Role; password?: string }) =>
+      add: async (input: MemberAddRequest) =>
         t.request<Member>('POST', await fam('/members'), { body: input }),
       setRole: async (memberId: string, role: Role) => t.request<Member>('PATCH', await fam(`/members/${enc(memberId)}`), { body: { role } }),
       remove: async (memberId: string) => void (await t.request('DELETE', await fam(`/members/${enc(memberId)}`))),
@@ -214,17 +235,43 @@ export function createHearthClient(opts: HearthClientOptions) {
     },
   };
 
+  /** The vault's storage and release side; the crypto is client/vault.ts (sealEntry, openEntry, ...). */
+  const vault = {
+    keys: async () => (await t.request<{ keys: VaultKeyRecord[] }>('GET', await fam('/vault/keys'))).keys,
+    /** This member's key and wrapped private key; null when none is registered. */
+    async myKey(): Promise<VaultOwnKey | null> {
+      try {
+        return await t.request<VaultOwnKey>('GET', await fam('/vault/key'));
+      } catch (err) {
+        if (err instanceof HearthApiError && err.status === 404) return null;
+        throw err;
+      }
+    },
+    registerKey: async (input: VaultKeyRequest) => t.request<{ memberId: string; publicKey: string; updatedAt: number }>('PUT', await fam('/vault/key'), { body: input }),
+    entries: async () => (await t.request<{ entries: VaultEntry[] }>('GET', await fam('/vault/entries'))).entries,
+    entry: async (id: string) => t.request<VaultEntry>('GET', await fam(`/vault/entries/${enc(id)}`)),
+    create: async (input: VaultEntryRequest) => t.request<VaultEntry>('POST', await fam('/vault/entries'), { body: input }),
+    /** Ciphertext and my sealed key: the owner any time, a recipient after release (409 NOT_RELEASED before). */
+    sealed: async (id: string) => t.request<VaultSealed>('GET', await fam(`/vault/entries/${enc(id)}/sealed`)),
+    cancel: async (id: string) => t.request<VaultEntry>('POST', await fam(`/vault/entries/${enc(id)}/cancel`)),
+    request: async (id: string) => t.request<VaultEntry>('POST', await fam(`/vault/entries/${enc(id)}/request`)),
+    veto: async (id: string) => t.request<VaultEntry>('POST', await fam(`/vault/entries/${enc(id)}/veto`)),
+    checkin: async () => t.request<VaultCheckin>('POST', await fam('/vault/checkin')),
+  };
+
   const provider = (docName: string, ydoc: Y.Doc, po?: ProviderOptions): Promise<WebsocketProvider> => createProvider(t, opts.WebSocket, docName, ydoc, po);
 
   return {
     baseUrl: t.baseUrl,
     transport: t,
     auth,
+    setup,
     pairing,
     invites,
     family,
     docs,
     media,
+    vault,
     /** A configured stock y-websocket WebsocketProvider for `<familyId>/<docName>`. */
     provider,
     /** The provider for this member's inbox (`inbox/<memberId>`, read-only, written by the server). */
@@ -237,7 +284,9 @@ export function createHearthClient(opts: HearthClientOptions) {
     remindersProvider: (ydoc: Y.Doc, po?: ProviderOptions) => provider(REMINDERS_DOC, ydoc, po),
     /** Helpers over a `reminders` Y.Doc. */
     reminders: (ydoc: Y.Doc) => new Reminders(ydoc),
-    search: async (q: string, o: { limit?: number; cursor?: string } = {}) => t.request<SearchPage>('GET', await fam('/search'), { query: { q, ...o } }),
+    /** Full-text search over the family's documents and media; 422 (HearthApiError) on a bad query. */
+    search: async (q: string, o: Omit<SearchQuery, 'q'> & { signal?: AbortSignal } = {}) =>
+      t.request<SearchPage>('GET', await fam('/search'), { query: { q, limit: o.limit, cursor: o.cursor }, signal: o.signal }),
     /** Owners and admins. Accepts both the paged shape and the older plain array. */
     async audit(query: AuditQuery = {}): Promise<AuditPage> {
       const q = { ...query } as Record<string, string | number | undefined>;

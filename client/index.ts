@@ -10,3 +10,30 @@ export { PairingError, pairingTokenQrPayload, parsePairingQr, type PairingStart,
 export { INBOX_ARRAY, inboxDocName, observeInbox, readInbox, type InboxNotification } from './inbox.js';
 export { REMINDERS_DOC, REMINDERS_MAP, Reminders, validateReminder, type Reminder, type ReminderEntry, type ReminderRepeat } from './reminders.js';
 export type * from './types.js';
+export {
+  DEFAULT_KDF,
+  VaultDecryptError,
+  VaultError,
+  WrongPassphraseError,
+  decryptAttachment,
+  encryptAttachment,
+  fromB64,
+  generateKeyPair,
+  openEntry,
+  paddingBlock,
+  rewrapPrivateKey,
+  sealEntry,
+  toB64,
+  unwrapPrivateKey,
+  vaultSodium,
+  verificationPhrase,
+  wrapPrivateKey,
+  type KdfParams,
+  type SealedEntry,
+  type VaultAttachmentRef,
+  type VaultContent,
+  type VaultKeyPair,
+  type VaultRecipientKey,
+  type WrappedPrivateKey,
+} from './vault.js';
+export { VAULT_WORDS } from './vault-words.js';

@@ -1,6 +1,8 @@
-// Request and response shapes of the hearth API as the client sees them. Routes that are
-// in the OpenAPI document are checked against it by tests/openapi.test.ts (client/api-types.ts
-// is generated from it); the media, search, jobs and backup shapes follow docs/contracts.
+// Request and response shapes of the hearth API as the client sees them. Every exported
+// interface is checked against GET /v1/openapi.json by tests/client-openapi.test.ts (keys,
+// optionality, null, kinds, literal sets; its TYPES table says which route each one is);
+// a type whose route is not registered yet (search, backup status) follows the contract
+// its issue gives and is checked once the route is merged.
 
 export type Role = 'owner' | 'admin' | 'adult' | 'child' | 'guest';
 export type InviteRole = Exclude<Role, 'owner'>;
@@ -56,6 +58,50 @@ export interface Invite {
 
 export interface CreatedInvite extends Invite {
   code: string;
+}
+
+export interface SetupStatus {
+  setupRequired: boolean;
+  setupLinkLive: boolean;
+  familyId: string | null;
+}
+
+export interface SetupRequest {
+  /** The one-time token from the setup link `hearth serve` printed (its #fragment). */
+  token: string;
+  familyName: string;
+  username: string;
+  password: string;
+  deviceName: string;
+}
+
+export interface LoginRequest {
+  familyId: string;
+  username: string;
+  password: string;
+  deviceName: string;
+}
+
+export interface InviteAcceptRequest {
+  code: string;
+  username: string;
+  displayName?: string;
+  password?: string;
+  deviceName: string;
+}
+
+export interface InviteCreateRequest {
+  role: InviteRole;
+  displayName?: string;
+  /** Default 72, at most 720. */
+  ttlHours?: number;
+}
+
+export interface MemberAddRequest {
+  username?: string;
+  displayName?: string;
+  role: Role;
+  password?: string;
 }
 
 export interface Me {
@@ -149,21 +195,30 @@ export interface MediaListQuery {
   limit?: number;
   cursor?: string;
   kind?: MediaKind;
-  /** ISO date or ms. */
-  from?: string | number;
-  to?: string | number;
+  /** Upload time: an ISO 8601 date or ms since epoch, as text. */
+  from?: string;
+  to?: string;
   uploader?: string;
 }
 
-// ---- Search, audit, jobs, backups (contracts.md) ----
+// ---- Search, audit, jobs, backups ----
+export interface SearchQuery {
+  q: string;
+  limit?: number;
+  cursor?: string;
+}
+
 export interface SearchResult {
   kind: 'doc' | 'media';
-  docName?: string;
-  mediaId?: string;
+  /** The document's name for kind 'doc'. */
+  doc: string | null;
+  mediaId: string | null;
   title: string;
-  /** With «…» around the hits. */
+  /** Plain text: render as text, never as HTML. */
   snippet: string;
-  updatedAt: string;
+  /** [start, end) offsets into `snippet` of the matched terms. */
+  highlights: [number, number][];
+  updatedAt: number;
 }
 
 export interface SearchPage {
@@ -190,10 +245,20 @@ export interface AuditPage {
 
 export interface JobRecord {
   id: string;
-  name?: string;
-  kind?: string;
+  kind: string;
+  familyId: string | null;
+  runAt: number;
+  cron: string | null;
+  timezone: string | null;
   status: string;
-  [key: string]: unknown;
+  attempts: number;
+  maxAttempts: number;
+  lastError: string | null;
+  key: string | null;
+  createdAt: number;
+  updatedAt: number;
+  lastRunAt: number | null;
+  finishedAt: number | null;
 }
 
 export interface JobsPage {
@@ -202,10 +267,102 @@ export interface JobsPage {
 }
 
 export interface Delivery {
-  [key: string]: unknown;
+  id: string;
+  memberId: string;
+  channelId: string;
+  notificationId: string;
+  idempotencyKey: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+  sentAt: number | null;
 }
 
 export interface BackupStatus {
-  last: { at: string | number; ok: boolean; sizeBytes: number; files: number } | null;
-  nextAt: string | number | null;
+  last: { at: number; ok: boolean; verified: boolean; encrypted: boolean; error: string | null } | null;
+  ageHours: number | null;
+}
+
+// ---- Vault (server/routes/family-vault.ts; the crypto is client/vault.ts) ----
+export interface VaultKeyRecord {
+  memberId: string;
+  publicKey: string;
+  updatedAt: number;
+}
+
+export interface VaultOwnKey {
+  publicKey: string;
+  /** JSON of client/vault.ts's WrappedPrivateKey: opaque to the server. */
+  wrapped: string;
+  updatedAt: number;
+}
+
+export interface VaultKeyRequest {
+  /** base64 X25519 public key (32 bytes). */
+  publicKey: string;
+  wrapped: string;
+}
+
+export interface VaultPolicyRequest {
+  /** ISO 8601 with an offset or Z. */
+  releaseAt?: string | null;
+  timezone?: string | null;
+  inactivityDays?: number | null;
+  warnDays?: number[] | null;
+  graceDays?: number | null;
+  requestWaitDays?: number | null;
+}
+
+export interface VaultPolicy {
+  releaseAt: number | null;
+  timezone: string | null;
+  inactivityDays: number | null;
+  warnDays: number[] | null;
+  graceDays: number;
+  lastCheckinAt: number;
+  requestWaitDays: number | null;
+}
+
+export interface VaultEntry {
+  id: string;
+  ownerMemberId: string;
+  /** 'sealed' | 'released' | 'cancelled' */
+  status: string;
+  recipients: string[];
+  recipientsSee: boolean;
+  bytes: number;
+  policy: VaultPolicy;
+  requestedBy: string | null;
+  requestedAt: number | null;
+  releasedAt: number | null;
+  releaseReason: string | null;
+  cancelledAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  nextReleaseAt: number | null;
+}
+
+export interface VaultEntryRequest {
+  /** The id sealEntry chose (bound into the ciphertext). */
+  id: string;
+  /** base64 */
+  ciphertext: string;
+  /** One per recipient and the owner: the recipients are the non-owner members here. */
+  sealedKeys: { memberId: string; sealedKey: string }[];
+  policy: VaultPolicyRequest;
+  /** Recipients may see that the entry exists before release (default false). */
+  recipientsSee?: boolean;
+}
+
+export interface VaultSealed {
+  id: string;
+  ciphertext: string;
+  sealedKey: string;
+}
+
+export interface VaultCheckin {
+  entries: number;
+  at: number;
 }

@@ -27,6 +27,8 @@ import { webAppRoutes } from './routes/web-app.js';
 import type { SetupGate } from './identity/setup.js';
 import type { WebAsset } from './web-assets.js';
 import { versionInfo } from './version-info.js';
+import { finishDocument, transformRoute } from './openapi.js';
+import { Type } from 'typebox';
 
 export interface AppDeps {
   config: Config;
@@ -85,6 +87,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }],
     },
+    transform: transformRoute(() => app.requirePrincipal) as never,
+    transformObject: finishDocument as never,
   });
   await app.register(rateLimit, {
     global: false,
@@ -108,7 +112,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   ]);
   await app.register(async (scope) => setupRoutes(scope, { ...routeDeps, setup: deps.setup }));
   await app.register(webAppRoutes, { assets: deps.webAssets });
-  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/v1/openapi.json',
+    { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document', response: { 200: Type.Object({}, { additionalProperties: true }) } } },
+    async () => app.swagger(),
+  );
   return app;
 }
 

@@ -31,6 +31,8 @@ export const SETTINGS = {
   mediaMaxPixels: { env: 'HEARTH_MEDIA_MAX_PIXELS', flag: 'media-max-pixels', doc: 'larger images get no thumbnail (decompression bombs)' },
   mediaGcGraceHours: { env: 'HEARTH_MEDIA_GC_GRACE_HOURS', flag: 'media-gc-grace-hours', doc: 'deleted media bytes stay this long before GC removes them' },
   searchIndexing: { env: 'HEARTH_SEARCH_INDEXING', flag: 'search-indexing', doc: 'keep the search index current as documents change (true|false; false: search answers from what is indexed)' },
+  vaultMaxEntryBytes: { env: 'HEARTH_VAULT_MAX_ENTRY_BYTES', flag: 'vault-max-entry-bytes', doc: 'largest vault entry ciphertext, bytes (413 above it)' },
+  vaultMaxEntriesPerMember: { env: 'HEARTH_VAULT_MAX_ENTRIES', flag: 'vault-max-entries', doc: 'sealed vault entries one member may have at once' },
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -62,6 +64,8 @@ export const ConfigSchema = Type.Object({
   mediaMaxPixels: Type.Integer({ minimum: 1 }),
   mediaGcGraceHours: Type.Integer({ minimum: 0, maximum: 24 * 365 }),
   searchIndexing: Type.Boolean(),
+  vaultMaxEntryBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 ** 2 }),
+  vaultMaxEntriesPerMember: Type.Integer({ minimum: 1, maximum: 100_000 }),
 });
 
 export type Config = Static<typeof ConfigSchema> & {
@@ -89,6 +93,8 @@ export const DEFAULTS: Omit<Config, 'sync'> = {
   mediaMaxPixels: 100_000_000,
   mediaGcGraceHours: 24,
   searchIndexing: true,
+  vaultMaxEntryBytes: 16 * 1024 ** 2,
+  vaultMaxEntriesPerMember: 200,
 };
 
 export class ConfigError extends Error {}

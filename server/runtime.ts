@@ -39,6 +39,10 @@ import { familyExportRoutes } from './routes/family-export.js';
 import { backupStatusRoutes } from './routes/backup-status.js';
 import { createSearchService, type SearchService } from '../search/service.js';
 import { familySearchRoutes } from './routes/family-search.js';
+import { and } from 'drizzle-orm';
+import { createVaultService, vaultFamilyBytes, type VaultService } from '../vault/service.js';
+import { registerVaultJobs } from '../vault/release.js';
+import { familyVaultRoutes } from './routes/family-vault.js';
 
 export interface RunningServer {
   url: string;
@@ -60,6 +64,7 @@ export interface RunningServer {
   /** What admin-socket ops run against (tests call runAdminOp with it). */
   adminContext: AdminContext;
   search: SearchService;
+  vault: VaultService;
   close(): Promise<void>;
 }
 
@@ -127,7 +132,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       gcGraceMs: config.mediaGcGraceHours * 3_600_000,
     },
     // One quota for the family: its documents' stored bytes count against it too.
-    otherFamilyBytes: (familyId) => sync.service.docs.list(familyId).reduce((n, d) => n + d.bytes, 0),
+    otherFamilyBytes: (familyId) =>
+      sync.service.docs.list(familyId).reduce((n, d) => n + d.bytes, 0) +
+      vaultFamilyBytes(storage.sqlite, familyId),
   });
   familyRouteModules.push(familyMediaRoutes(media));
   media.start();
@@ -172,6 +179,25 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }),
   );
   registerMediaJobs(scheduler, media);
+
+  const vault = createVaultService({
+    sqlite: storage.sqlite,
+    db: storage.db,
+    layout,
+    clock,
+    limits: { maxEntryBytes: config.vaultMaxEntryBytes, maxEntriesPerOwner: config.vaultMaxEntriesPerMember, familyQuotaBytes: config.familyQuotaBytes },
+    familyBytes: (familyId) => media.usage(familyId).total,
+    isMember: (familyId, memberId) =>
+      storage.db.select({ id: members.id }).from(members).where(and(eq(members.familyId, familyId), eq(members.id, memberId))).get() !== undefined,
+  });
+  familyRouteModules.push(familyVaultRoutes({ vault, maxEntryBytes: config.vaultMaxEntryBytes }));
+  registerVaultJobs({ sqlite: storage.sqlite, db: storage.db, clock, scheduler, notifier });
+  // A removed member's sealed keys as a recipient go (docs/vault.md); sync's handler still runs.
+  const syncMemberRemoved = events.memberRemoved;
+  events.memberRemoved = (memberId) => {
+    syncMemberRemoved(memberId);
+    vault.memberRemoved(memberId);
+  };
   registerBackupJobs(scheduler, {
     sqlite: storage.sqlite,
     layout,
@@ -250,5 +276,5 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   scheduler.start();
   void notifications.afterStart(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, adminContext, search, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, adminContext, search, vault, close };
 }

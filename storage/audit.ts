@@ -40,7 +40,17 @@ export type AuditAction =
   | 'member.erase'
   | 'backup.create'
   | 'backup.failed'
-  | 'backup.restore';
+  | 'backup.restore'
+  | 'vault.key.put'
+  | 'vault.entry.create'
+  | 'vault.entry.update'
+  | 'vault.entry.cancel'
+  | 'vault.entry.release'
+  | 'vault.entry.access'
+  | 'vault.checkin'
+  | 'vault.request'
+  | 'vault.veto'
+  | 'vault.recipient.removed';
 
 /** Server-wide work the scheduler does on nobody's request (the nightly backup). */
 export const SCHEDULER_ACTOR: AuditActor = { ip: 'scheduler' };
@@ -49,11 +59,11 @@ export function recordAudit(
   db: Db,
   action: AuditAction,
   actor: AuditActor,
-  event: { familyId?: string | null; target?: string; details?: Record<string, unknown> },
+  event: { familyId?: string | null; target?: string; details?: Record<string, unknown>; /** The injected clock's now, where a capability has one. */ at?: number },
 ): void {
   db.insert(auditEvents)
     .values({
-      at: Date.now(),
+      at: event.at ?? Date.now(),
       familyId: event.familyId ?? actor.familyId ?? null,
       actorMemberId: actor.memberId ?? null,
       actorDeviceId: actor.deviceId ?? null,

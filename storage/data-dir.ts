@@ -15,6 +15,10 @@ export interface DataDirLayout {
   pidFile: string;
   /** AES key sealing push-channel secrets (webhook HMAC keys, SMTP passwords) at rest. */
   channelKey: string;
+  /** Vault entry ciphertexts and attachment blobs (opaque: encrypted on members' devices), vault/<familyId>/. */
+  vault: string;
+  /** Vault blobs being written: same file system, outside vault/ so a half-written one is never named. */
+  vaultTmp: string;
 }
 
 export function dataDirLayout(root: string): DataDirLayout {
@@ -29,6 +33,8 @@ export function dataDirLayout(root: string): DataDirLayout {
     adminSocket: path.join(abs, 'admin.sock'),
     pidFile: path.join(abs, 'hearth.pid'),
     channelKey: path.join(abs, 'keys', 'channel-secrets.key'),
+    vault: path.join(abs, 'vault'),
+    vaultTmp: path.join(abs, 'tmp', 'vault'),
   };
 }
 
@@ -41,7 +47,7 @@ export function ensureDataDir(root: string): DataDirLayout {
   fs.mkdirSync(layout.root, { recursive: true, mode: 0o700 });
   // An existing dir keeps its mode through mkdir: tighten it (doctor fails a looser one).
   tightenMode(layout.root, 0o700);
-  for (const dir of [layout.media, layout.mediaTmp, layout.backups, layout.keys]) {
+  for (const dir of [layout.media, layout.mediaTmp, layout.backups, layout.keys, layout.vault, layout.vaultTmp]) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
   return layout;

@@ -37,6 +37,10 @@ const TokenQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 4
 const Kind = Type.Union([Type.Literal('image'), Type.Literal('video'), Type.Literal('pdf'), Type.Literal('file')]);
 const Sha = Type.String({ pattern: '^[0-9a-fA-F]{64}$' });
 
+/** Byte responses, for the OpenAPI document: the handler streams a file, so nothing is serialised. */
+const Bytes = (description: string) => ({ description, content: { 'application/octet-stream': { schema: Type.String({ format: 'binary' }) } } });
+const NotModified = Type.Null({ description: 'not modified (If-None-Match)' });
+
 /** Content-addressed: the bytes behind an id never change, so caches may keep them. */
 const IMMUTABLE = 'private, max-age=31536000, immutable';
 
@@ -239,7 +243,7 @@ export function familyMediaRoutes(media: MediaService) {
           summary: 'The original bytes (Range, ETag); the access token may be given as ?token= for <img src>',
           params: MediaParams,
           querystring: TokenQuery,
-          response: { ...errors(401, 403, 404, 416) },
+          response: { 200: Bytes('the file'), 206: Bytes('the requested range'), 304: NotModified, ...errors(401, 403, 404, 416) },
         },
       },
       async (request, reply) => {
@@ -259,7 +263,7 @@ export function familyMediaRoutes(media: MediaService) {
             summary: `The ${variant === 'thumb' ? '~256 px thumbnail' : '~1440 px preview'} (WebP); 404 until it is made (see the record's thumbnail state)`,
             params: MediaParams,
             querystring: TokenQuery,
-            response: { ...errors(401, 403, 404) },
+            response: { 200: Bytes('WebP image'), 304: NotModified, ...errors(401, 403, 404) },
           },
         },
         async (request, reply) => {

@@ -70,7 +70,9 @@ export function policyFor(request: FastifyRequest): string {
   const host = request.host.replace(/[^A-Za-z0-9.:[\]-]/g, '');
   return [
     "default-src 'self'",
-    "script-src 'self'",
+    // 'wasm-unsafe-eval' lets the vault's libsodium compile its WebAssembly; it allows no
+    // JavaScript eval and no inline script.
+    "script-src 'self' 'wasm-unsafe-eval'",
     "style-src 'self'",
     "img-src 'self' data: blob:",
     `connect-src 'self' ws://${host} wss://${host}`,

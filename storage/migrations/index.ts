@@ -4,6 +4,7 @@ import { sql as auditNoReplace } from './0003_audit_no_replace.js';
 import { sql as documentSnapshots } from './0004_document_snapshots.js';
 import { sql as media } from './0006_media.js';
 import { sql as jobs } from './0007_jobs.js';
+import { sql as vault } from './0008_vault.js';
 import { sql as search } from './0009_search.js';
 import { sql as auditErasure } from './0010_audit_erasure.js';
 
@@ -24,6 +25,7 @@ export const migrations: Migration[] = [
   { version: 4, name: 'document-snapshots', sql: documentSnapshots },
   { version: 6, name: 'media', sql: media },
   { version: 7, name: 'jobs', sql: jobs },
+  { version: 8, name: 'vault', sql: vault },
   { version: 9, name: 'search', sql: search },
   { version: 10, name: 'audit-erasure', sql: auditErasure },
 ];

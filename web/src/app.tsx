@@ -1,12 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
-import { authed, onSession, session, signOut, type Session } from './api';
+import { hearth, onSession, session, signOut, type Session } from './api';
 import { setPresenceName } from './docs';
 import { navigate, usePath } from './router';
 import { Link } from './ui';
 import { ApprovePairingScreen, JoinScreen, PairBrowserScreen, SetupScreen, SignInScreen } from './screens/auth';
 import { ListScreen, ListsScreen, NoteScreen, NotesScreen } from './screens/lists';
-import { InboxScreen, PhotosScreen, RemindersScreen, SearchScreen } from './screens/family';
-import { AdminScreen, VaultScreen } from './screens/admin';
+import { InboxScreen, PhotosScreen, RemindersScreen } from './screens/family';
+import { SearchScreen } from './screens/search';
+import { AdminScreen } from './screens/admin';
+import { VaultScreen } from './screens/vault';
 
 const NAV: Array<[string, string]> = [
   ['/', 'Home'],
@@ -38,7 +40,7 @@ function Home({ name }: { name: string }) {
 function Signed({ path }: { path: string }) {
   const [name, setName] = useState('');
   useEffect(() => {
-    authed<{ member: { displayName: string } }>('GET', '/v1/me').then(
+    hearth.auth.me().then(
       (me) => {
         setName(me.member.displayName);
         setPresenceName(me.member.displayName);

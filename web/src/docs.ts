@@ -2,7 +2,8 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import { useEffect, useState } from 'preact/hooks';
-import { accessToken, onSession, session } from './api';
+import { syncServerUrl } from '../../client/sync.js';
+import { accessToken, hearth, onSession, session } from './api';
 
 export interface OpenDoc {
   name: string;
@@ -26,9 +27,6 @@ export function colorOf(name: string): string {
   return `hsl(${h} 70% 35%)`;
 }
 
-function syncUrl(): string {
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sync`;
-}
 
 /**
  * One Y.Doc per document name for the whole app: stored in IndexedDB first (so it opens
@@ -42,7 +40,9 @@ export function acquireDoc(name: string): OpenDoc {
   if (!d) {
     const doc = new Y.Doc();
     const local = new IndexeddbPersistence(`hearth:${room}`, doc);
-    const provider = new WebsocketProvider(syncUrl(), room, doc, { params: { token: s.accessToken }, connect: navigator.onLine });
+    // Built here rather than with the SDK's async `provider()`: a screen needs its doc (from
+    // IndexedDB) synchronously, offline included. Same token handling as the SDK's.
+    const provider = new WebsocketProvider(syncServerUrl(hearth.baseUrl), room, doc, { params: { token: s.accessToken }, connect: navigator.onLine });
     provider.awareness.setLocalStateField('user', { name: userName, color: colorOf(userName) });
     provider.on('connection-close', () => {
       accessToken().then(

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError } from './api';
+import { ApiError, messageOf } from './api';
 import { onLink } from './router';
 
 export function Link(props: { href: string; children: ComponentChildren; class?: string; 'aria-current'?: 'page' | undefined }) {
@@ -13,7 +13,7 @@ export function Link(props: { href: string; children: ComponentChildren; class?:
 
 export function ErrorNote({ error }: { error: unknown }) {
   if (!error) return null;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return (
     <p class="error" role="alert">
       {message}

@@ -1,41 +1,19 @@
 import { useState } from 'preact/hooks';
 import QRCode from 'qrcode';
-import { authed, session } from '../api';
+import type { InviteRole, Role } from '../../../client/index.js';
+import { backupSummary } from '../lib/backup';
+import { hearth, session } from '../api';
 import { ErrorNote, Link, Unavailable, fmtTime, useLoad } from '../ui';
 import { ApprovePairingScreen } from './auth';
 
-interface Member {
-  id: string;
-  username: string | null;
-  displayName: string;
-  role: string;
-  hasPassword: boolean;
-}
-interface Device {
-  id: string;
-  memberId: string;
-  name: string;
-  kind: string;
-  createdAt: number;
-  lastSeenAt: number | null;
-  revokedAt: number | null;
-}
-interface Invite {
-  id: string;
-  role: string;
-  displayName: string | null;
-  expiresAt: number;
-  usedAt: number | null;
-}
-
-const ROLES = ['owner', 'admin', 'adult', 'child', 'guest'];
+const ROLES: Role[] = ['owner', 'admin', 'adult', 'child', 'guest'];
 const isAdmin = () => ['owner', 'admin'].includes(session()?.role ?? '');
 
 function Members() {
-  const [members, reload] = useLoad(() => authed<Member[]>('GET', 'f/members'));
+  const [members, reload] = useLoad(() => hearth.family.members.list());
   const [error, setError] = useState<unknown>(null);
   const [username, setUsername] = useState('');
-  const [role, setRole] = useState('adult');
+  const [role, setRole] = useState<Role>('adult');
   const [password, setPassword] = useState('');
   const act = (p: Promise<unknown>) => p.then(reload, setError);
   return (
@@ -57,7 +35,7 @@ function Members() {
                 <td>{m.displayName}</td>
                 <td>
                   {isAdmin() && m.id !== session()!.memberId ? (
-                    <select aria-label={`Role of ${m.displayName}`} value={m.role} onChange={(e) => act(authed('PATCH', `f/members/${m.id}`, { role: e.currentTarget.value }))}>
+                    <select aria-label={`Role of ${m.displayName}`} value={m.role} onChange={(e) => act(hearth.family.members.setRole(m.id, e.currentTarget.value as Role))}>
                       {ROLES.map((r) => (
                         <option key={r} value={r}>
                           {r}
@@ -79,7 +57,7 @@ function Members() {
           aria-label="Add a member"
           onSubmit={(e) => {
             e.preventDefault();
-            act(authed('POST', 'f/members', { username, role, ...(password ? { password } : {}) }).then(() => {
+            act(hearth.family.members.add({ username, role, ...(password ? { password } : {}) }).then(() => {
               setUsername('');
               setPassword('');
             }));
@@ -93,7 +71,7 @@ function Members() {
             </div>
             <div class="field">
               <label for="m-role">Role</label>
-              <select id="m-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+              <select id="m-role" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
                 {ROLES.slice(1).map((r) => (
                   <option key={r}>{r}</option>
                 ))}
@@ -112,7 +90,7 @@ function Members() {
 }
 
 function Devices() {
-  const [devices, reload] = useLoad(() => authed<Device[]>('GET', 'f/devices'));
+  const [devices, reload] = useLoad(() => hearth.family.devices.list());
   const [error, setError] = useState<unknown>(null);
   return (
     <section aria-labelledby="devices-h" class="card">
@@ -126,7 +104,7 @@ function Devices() {
                 {d.name} <small>· {d.kind} · {d.revokedAt ? `revoked ${fmtTime(d.revokedAt)}` : d.lastSeenAt ? `seen ${fmtTime(d.lastSeenAt)}` : 'never seen'}{d.id === session()!.deviceId ? ' · this browser' : ''}</small>
               </span>
               {!d.revokedAt && d.id !== session()!.deviceId && (
-                <button type="button" class="secondary" onClick={() => authed('DELETE', `f/devices/${d.id}`).then(reload, setError)}>
+                <button type="button" class="secondary" onClick={() => hearth.family.devices.revoke(d.id).then(reload, setError)}>
                   Revoke {d.name}
                 </button>
               )}
@@ -140,14 +118,14 @@ function Devices() {
 }
 
 function Invites() {
-  const [invites, reload] = useLoad(() => authed<Invite[]>('GET', 'f/invites'));
-  const [role, setRole] = useState('adult');
+  const [invites, reload] = useLoad(() => hearth.invites.list());
+  const [role, setRole] = useState<InviteRole>('adult');
   const [made, setMade] = useState<{ link: string; qr: string } | null>(null);
   const [error, setError] = useState<unknown>(null);
   const create = async (e: Event) => {
     e.preventDefault();
     try {
-      const inv = await authed<{ code: string }>('POST', 'f/invites', { role });
+      const inv = await hearth.invites.create({ role });
       const link = `${location.origin}/join#${inv.code}`;
       setMade({ link, qr: await QRCode.toDataURL(link, { margin: 1, width: 200 }) });
       reload();
@@ -161,7 +139,7 @@ function Invites() {
       <ErrorNote error={error} />
       <form class="row" onSubmit={create} aria-label="New invite">
         <label for="inv-role">Invite as</label>
-        <select id="inv-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+        <select id="inv-role" value={role} onChange={(e) => setRole(e.currentTarget.value as InviteRole)}>
           {ROLES.slice(1).map((r) => (
             <option key={r}>{r}</option>
           ))}
@@ -184,7 +162,7 @@ function Invites() {
                 {i.role} <small>· {i.usedAt ? 'used' : `expires ${fmtTime(i.expiresAt)}`}</small>
               </span>
               {!i.usedAt && (
-                <button type="button" class="secondary" onClick={() => authed('DELETE', `f/invites/${i.id}`).then(reload, setError)}>
+                <button type="button" class="secondary" onClick={() => hearth.invites.revoke(i.id).then(reload, setError)}>
                   Revoke
                 </button>
               )}
@@ -197,7 +175,7 @@ function Invites() {
 }
 
 function Jobs() {
-  const [jobs] = useLoad(() => authed<{ jobs: Array<Record<string, unknown>> }>('GET', 'f/jobs?limit=50'));
+  const [jobs] = useLoad(() => hearth.jobs.list({ limit: 50 }));
   if (jobs.state === 'missing') return <Unavailable what="Jobs" />;
   return (
     <section aria-labelledby="jobs-h" class="card">
@@ -206,9 +184,9 @@ function Jobs() {
       {jobs.state === 'ok' && (
         <ul class="list">
           {jobs.value.jobs.map((j, i) => (
-            <li key={String(j.id ?? i)}>
+            <li key={j.id}>
               <span>
-                {String(j.kind ?? j.name ?? 'job')} <small>· {String(j.status ?? '')}{j.runAt ? ` · ${fmtTime(j.runAt as number)}` : ''}</small>
+                {j.kind} <small>· {j.status} · {fmtTime(j.runAt)}{j.lastError ? ` · ${j.lastError}` : ''}</small>
               </span>
             </li>
           ))}
@@ -220,17 +198,26 @@ function Jobs() {
 }
 
 function Backup() {
-  const [b] = useLoad(() => authed<{ last: { at: string | number; ok: boolean; sizeBytes: number; files: number } | null; nextAt: string | number | null }>('GET', 'f/backup-status'));
-  if (b.state === 'missing') return <Unavailable what="Backups" />;
+  // 404: a hearth without backup status (yet) shows "unknown" rather than an error.
+  const [b] = useLoad(() => hearth.backupStatus());
+  const summary = b.state === 'ok' ? backupSummary(b.value, fmtTime) : b.state === 'missing' ? backupSummary(null, fmtTime) : null;
   return (
-    <section aria-labelledby="backup-h" class="card">
+    <section aria-labelledby="backup-h" class="card" data-testid="backup-status">
       <h2 id="backup-h">Backups</h2>
+      {b.state === 'loading' && <p>Loading…</p>}
       {b.state === 'error' && <ErrorNote error={b.error} />}
-      {b.state === 'ok' && (
-        <p>
-          {b.value.last ? `Last: ${fmtTime(b.value.last.at)} · ${b.value.last.ok ? 'verified' : 'FAILED'} · ${(b.value.last.sizeBytes / 1e6).toFixed(1)} MB, ${b.value.last.files} files` : 'No backup yet.'}
-          {b.value.nextAt ? ` Next: ${fmtTime(b.value.nextAt)}.` : ''}
-        </p>
+      {summary && (
+        <div class={`backup ${summary.tone}`} role="status">
+          <p class="headline">
+            <span class={`badge ${summary.tone}`} aria-hidden="true">
+              {summary.tone === 'ok' ? '✓' : summary.tone === 'unknown' ? '?' : '!'}
+            </span>{' '}
+            <strong>{summary.headline}</strong>
+          </p>
+          {summary.lines.map((l) => (
+            <p key={l}>{l}</p>
+          ))}
+        </div>
       )}
     </section>
   );
@@ -257,18 +244,6 @@ export function AdminScreen() {
       <Invites />
       <Jobs />
       <Backup />
-    </section>
-  );
-}
-
-export function VaultScreen() {
-  const [probe] = useLoad(() => authed<unknown>('GET', 'f/vault/entries'));
-  if (probe.state === 'missing') return <Unavailable what="The vault" />;
-  return (
-    <section aria-labelledby="vault-h">
-      <h1 id="vault-h">Vault</h1>
-      {probe.state === 'error' && <ErrorNote error={probe.error} />}
-      {probe.state === 'ok' && <p>The vault is on this server; its screens arrive with the vault's client crypto.</p>}
     </section>
   );
 }

@@ -1,14 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import QRCode from 'qrcode';
-import { ApiError, authed, call, defaultDeviceName, session, setSession, type SessionTokens } from '../api';
+import { PairingError, type PairingStart } from '../../../client/pairing.js';
+import type { SetupStatus } from '../../../client/types.js';
+import { ApiError, defaultDeviceName, hearth, session } from '../api';
 import { navigate } from '../router';
 import { ErrorNote, Link } from '../ui';
 
-interface SetupStatus {
-  setupRequired: boolean;
-  setupLinkLive: boolean;
-  familyId: string | null;
-}
 
 function Field(props: { label: string; name: string; type?: string; value: string; onInput: (v: string) => void; autocomplete?: string; required?: boolean; minLength?: number; hint?: string }) {
   const id = `f-${props.name}`;
@@ -45,7 +42,7 @@ export function SetupScreen() {
   const [busy, setBusy] = useState(false);
   const [status, setStatus] = useState<SetupStatus | null>(null);
   useEffect(() => {
-    call<SetupStatus>('GET', '/v1/setup').then(setStatus, setError);
+    hearth.setup.status().then(setStatus, setError);
   }, []);
 
   if (status && !status.setupRequired) {
@@ -62,9 +59,8 @@ export function SetupScreen() {
     setBusy(true);
     setError(null);
     try {
-      const tokens = await call<SessionTokens>('POST', '/v1/setup', { token, familyName, username, password, deviceName });
       history.replaceState(null, '', '/');
-      setSession(tokens);
+      await hearth.setup.create({ token, familyName, username, password, deviceName });
       navigate('/', true);
     } catch (err) {
       setError(err);
@@ -100,7 +96,7 @@ export function SignInScreen() {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
-    call<SetupStatus>('GET', '/v1/setup').then(
+    hearth.setup.status().then(
       (s) => {
         if (s.familyId) setFamilyId(s.familyId);
         else setAskFamily(true);
@@ -113,7 +109,7 @@ export function SignInScreen() {
     setBusy(true);
     setError(null);
     try {
-      setSession(await call<SessionTokens>('POST', '/v1/auth/login', { familyId, username, password, deviceName: defaultDeviceName() }));
+      await hearth.auth.login({ familyId, username, password, deviceName: defaultDeviceName() });
       const back = new URLSearchParams(location.search).get('next');
       navigate(back && back.startsWith('/') && !back.startsWith('//') ? back : '/', true);
     } catch (err) {
@@ -141,57 +137,40 @@ export function SignInScreen() {
   );
 }
 
-interface PairStart {
-  deviceCode: string;
-  userCode: string;
-  verificationUri: string;
-  expiresIn: number;
-  interval: number;
-}
-
 /** RFC 8628 from the new device's side: show the code (and a QR of the approving page), poll until approved. */
 export function PairBrowserScreen() {
   const [deviceName, setDeviceName] = useState(defaultDeviceName());
-  const [start, setStart] = useState<PairStart | null>(null);
+  const [start, setStart] = useState<PairingStart | null>(null);
   const [qr, setQr] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [note, setNote] = useState('');
 
   useEffect(() => {
     if (!start) return;
-    let stopped = false;
-    let interval = start.interval * 1000;
-    const deadline = Date.now() + start.expiresIn * 1000;
-    const link = `${start.verificationUri}?code=${encodeURIComponent(start.userCode)}`;
-    QRCode.toDataURL(link, { margin: 1, width: 220 }).then(setQr, () => setQr(null));
-    const poll = async () => {
-      if (stopped) return;
-      if (Date.now() > deadline) return setNote('The code expired. Start again.');
+    const stop = new AbortController();
+    QRCode.toDataURL(start.qrPayload, { margin: 1, width: 220 }).then(setQr, () => setQr(null));
+    // The SDK polls at the server's interval, slowing down when told to (RFC 8628).
+    const poll = async (): Promise<void> => {
       try {
-        const tokens = await call<SessionTokens>('POST', '/v1/pair/token', { deviceCode: start.deviceCode });
-        setSession(tokens);
+        await hearth.pairing.poll(start, { signal: stop.signal });
         navigate('/', true);
-        return;
       } catch (err) {
-        if (err instanceof ApiError && err.code === 'slow_down') interval += 5000;
-        else if (err instanceof ApiError && err.code === 'access_denied') return setNote('The pairing was denied.');
-        else if (err instanceof ApiError && err.code === 'expired_token') return setNote('The code expired. Start again.');
-        else if (!(err instanceof ApiError && err.code === 'authorization_pending')) setNote('Waiting for the server…');
+        if (stop.signal.aborted) return;
+        if (err instanceof PairingError) return setNote(err.reason === 'access_denied' ? 'The pairing was denied.' : 'The code expired. Start again.');
+        // Offline or a server error: say so and keep waiting.
+        setNote('Waiting for the server…');
+        if (!stop.signal.aborted) setTimeout(() => void poll(), start.interval * 1000);
       }
-      timer = setTimeout(poll, interval);
     };
-    let timer = setTimeout(poll, interval);
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
+    void poll();
+    return () => stop.abort();
   }, [start]);
 
   const begin = async (e: Event) => {
     e.preventDefault();
     setError(null);
     try {
-      setStart(await call<PairStart>('POST', '/v1/pair/start', { deviceName }));
+      setStart(await hearth.pairing.start(deviceName));
     } catch (err) {
       setError(err);
     }
@@ -245,14 +224,14 @@ export function ApprovePairingScreen() {
     e.preventDefault();
     setError(null);
     try {
-      setDevice((await authed<{ deviceName: string }>('POST', '/v1/pair/inspect', { userCode: code.trim() })).deviceName);
+      setDevice((await hearth.pairing.inspect(code)).deviceName);
     } catch (err) {
       setError(err instanceof ApiError && err.status === 404 ? new Error('No device is waiting with that code (it may have expired).') : err);
     }
   };
   const decide = async (approve: boolean) => {
     try {
-      const r = await authed<{ deviceName: string; status: string }>('POST', '/v1/pair/approve', { userCode: code.trim(), approve });
+      const r = approve ? await hearth.pairing.approve(code) : await hearth.pairing.deny(code);
       setDone(approve ? `${r.deviceName} is paired.` : `${r.deviceName} was turned away.`);
     } catch (err) {
       setError(err);
@@ -297,7 +276,7 @@ export function JoinScreen() {
   const submit = async (e: Event) => {
     e.preventDefault();
     try {
-      setSession(await call<SessionTokens>('POST', '/v1/invites/accept', { code, username, password: password || undefined, deviceName: defaultDeviceName() }));
+      await hearth.invites.accept({ code, username, password: password || undefined, deviceName: defaultDeviceName() });
       navigate('/', true);
     } catch (err) {
       setError(err);

@@ -1,18 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { thumbHashToDataURL } from 'thumbhash';
-import { authed, mediaUrl, session, upload } from '../api';
+import type { MediaRecord } from '../../../client/index.js';
+import { hearth, mediaUrl, messageOf, session } from '../api';
 import { useDoc } from '../docs';
 import { ErrorNote, Link, Status, Unavailable, fmtTime, newId, useLoad } from '../ui';
 
-interface MediaRecord {
-  id: string;
-  name: string;
-  kind: string;
-  width: number | null;
-  height: number | null;
-  thumbhash: string | null;
-  thumbnail: string;
-}
 
 function placeholder(hash: string | null): string | undefined {
   if (!hash) return undefined;
@@ -53,9 +45,14 @@ interface Uploading {
 }
 
 export function PhotosScreen() {
-  const [list, reload] = useLoad(() => authed<{ items: MediaRecord[] }>('GET', 'f/media?limit=100'));
+  const [list, reload] = useLoad(() => hearth.media.list({ limit: 100 }));
   const [uploads, setUploads] = useState<Uploading[]>([]);
   const [open, setOpen] = useState<MediaRecord | null>(null);
+  // /photos?open=<id> (a search result) opens that file's lightbox once the list is in.
+  useEffect(() => {
+    const want = new URLSearchParams(location.search).get('open');
+    if (want && list.state === 'ok') setOpen(list.value.items.find((m) => m.id === want) ?? null);
+  }, [list.state]);
   useEffect(() => {
     if (!open) return;
     const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(null);
@@ -70,7 +67,16 @@ export function PhotosScreen() {
     const set = (key: string, patch: Partial<Uploading>) => setUploads((u) => u.map((x) => (x.key === key ? { ...x, ...patch } : x)));
     await Promise.all(
       batch.map((b) =>
-        upload(b.file, (p) => set(b.key, { progress: p })).catch((e: Error) => set(b.key, { error: e.message })),
+        hearth.media
+          .upload(b.file, {
+            // Hash-first dedupe needs crypto.subtle, which browsers give only to https and localhost.
+            dedupe: Boolean(globalThis.crypto?.subtle),
+            onProgress: (p) => set(b.key, { progress: p.phase === 'done' ? 1 : p.total ? Math.min(0.99, p.loaded / p.total) : 0 }),
+          })
+          .then(
+            () => set(b.key, { progress: 1 }),
+            (e: unknown) => set(b.key, { error: messageOf(e) }),
+          ),
       ),
     );
     reload();
@@ -108,7 +114,7 @@ export function PhotosScreen() {
         <div class="lightbox" role="dialog" aria-modal="true" aria-label={open.name} onClick={() => setOpen(null)}>
           <img src={open.kind === 'image' ? mediaUrl(open.id, 'preview') : mediaUrl(open.id, 'thumb')} alt={open.name} />
           <p>
-            {open.name} · <a href={mediaUrl(open.id, '')} download={open.name} onClick={(e) => e.stopPropagation()}>original</a>
+            {open.name} · <a href={mediaUrl(open.id, 'original')} download={open.name} onClick={(e) => e.stopPropagation()}>original</a>
           </p>
           <button type="button" autoFocus onClick={() => setOpen(null)}>
             Close
@@ -266,69 +272,6 @@ export function RemindersScreen() {
             )}
           </div>
         </form>
-      )}
-    </section>
-  );
-}
-
-interface SearchResult {
-  kind: 'doc' | 'media';
-  docName?: string;
-  mediaId?: string;
-  title: string;
-  snippet: string;
-  updatedAt: string;
-}
-
-/** Renders «…» hit marks as <mark> without ever parsing HTML. */
-function Snippet({ text }: { text: string }) {
-  const parts = text.split(/[«»]/);
-  return <span>{parts.map((p, i) => (i % 2 ? <mark key={i}>{p}</mark> : p))}</span>;
-}
-
-function hrefFor(r: SearchResult): string {
-  if (r.kind === 'media') return '/photos';
-  const name = r.docName ?? '';
-  const m = /^(lists|notes)\/(.+)$/.exec(name);
-  if (m && m[2] !== 'index') return `/${m[1]}/${m[2]}`;
-  return name === 'reminders' ? '/reminders' : '/';
-}
-
-export function SearchScreen() {
-  const [q, setQ] = useState(new URLSearchParams(location.search).get('q') ?? '');
-  const [query, setQuery] = useState(q);
-  const [res] = useLoad(() => (query ? authed<{ results: SearchResult[] }>('GET', `f/search?q=${encodeURIComponent(query)}&limit=50`) : Promise.resolve({ results: [] })), [query]);
-  if (res.state === 'missing') return <Unavailable what="Search" />;
-  return (
-    <section aria-labelledby="search-h">
-      <h1 id="search-h">Search</h1>
-      <form
-        role="search"
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setQuery(q.trim());
-        }}
-      >
-        <label for="q" class="sr-only">
-          Search the family's lists, notes and files
-        </label>
-        <input id="q" type="search" value={q} placeholder="Search lists, notes, photos" onInput={(e) => setQ(e.currentTarget.value)} />
-        <button type="submit">Search</button>
-      </form>
-      {res.state === 'error' && <ErrorNote error={res.error} />}
-      {res.state === 'ok' && query && (
-        <ul class="list" aria-label="Results">
-          {res.value.results.map((r, i) => (
-            <li key={i}>
-              <Link href={hrefFor(r)}>{r.title}</Link>
-              <small>
-                <Snippet text={r.snippet} />
-              </small>
-            </li>
-          ))}
-          {res.value.results.length === 0 && <li class="empty">Nothing found for “{query}”.</li>}
-        </ul>
       )}
     </section>
   );
