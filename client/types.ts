@@ -280,9 +280,15 @@ export interface Delivery {
   sentAt: number | null;
 }
 
+/** GET /backup-status: the server's backups (they are the whole server's, not one family's). */
 export interface BackupStatus {
-  last: { at: number; ok: boolean; verified: boolean; encrypted: boolean; error: string | null } | null;
-  ageHours: number | null;
+  /** The newest attempt of any outcome; `at` is ISO 8601. */
+  lastAttempt: { name: string; at: string; result: 'verified' | 'incomplete' | 'in-progress' } | null;
+  /** The newest verified backup: what a restore would use. */
+  lastVerified: { name: string; at: string; ageS: number; encrypted: boolean } | null;
+  verifiedCount: number;
+  /** The nightly job's last outcome, if it has run. */
+  nightly: { status: string; lastRunAt: number | null; lastError: string | null } | null;
 }
 
 // ---- Vault (server/routes/family-vault.ts; the crypto is client/vault.ts) ----

@@ -92,7 +92,7 @@ describe('client.search', () => {
   });
 
   it('backupStatus calls the family route and hands back its body', async () => {
-    const body = { last: { at: 1_764_000_000_000, ok: true, verified: true, encrypted: true, error: null }, ageHours: 5 };
+    const body = { lastAttempt: null, lastVerified: null, verifiedCount: 0, nightly: null };
     const { client, calls } = stub(() => ({ status: 200, body }));
     expect(await client.backupStatus()).toEqual(body);
     expect(calls[0]!.url.pathname).toBe('/v1/families/fam_0000000000000001/backup-status');
@@ -138,15 +138,19 @@ describe('search highlights (web/src/lib/highlight.ts)', () => {
 
 describe('backup panel wording (web/src/lib/backup.ts)', () => {
   const fmt = (ms: number) => `t${ms}`;
-  it('404 is unknown; no backup, a failure, an old or unverified backup warn; a fresh verified one is ok', () => {
+  it('404 is unknown; no backup warns; a failing nightly or an unfinished newer attempt is bad; old warns; fresh verified is ok', () => {
+    const at = '2026-12-01T03:30:00.000Z';
+    const good = { name: '20261201T033000Z', at, ageS: 3 * 3600, encrypted: true };
+    const base = { lastAttempt: { name: good.name, at, result: 'verified' as const }, lastVerified: good, verifiedCount: 3, nightly: { status: 'pending', lastRunAt: 1, lastError: null } };
     expect(backupSummary(null, fmt)).toMatchObject({ tone: 'unknown', headline: 'Backup status: unknown' });
-    expect(backupSummary({ last: null, ageHours: null }, fmt).tone).toBe('warn');
-    const failed = backupSummary({ last: { at: 5, ok: false, verified: false, encrypted: true, error: 'disk full' }, ageHours: 2 }, fmt);
-    expect(failed).toMatchObject({ tone: 'bad', lines: ['At t5 (2 hours ago).', 'Error: disk full'] });
-    const good = { at: 5, ok: true, verified: true, encrypted: true, error: null };
-    expect(backupSummary({ last: good, ageHours: 3 }, fmt).tone).toBe('ok');
-    expect(backupSummary({ last: good, ageHours: 50 }, fmt).tone).toBe('warn');
-    expect(backupSummary({ last: { ...good, verified: false }, ageHours: 3 }, fmt).headline).toBe('Backed up, not verified');
-    expect(backupSummary({ last: { ...good, encrypted: false }, ageHours: 0.2 }, fmt).lines).toEqual(['Last backup t5 (less than an hour ago).', 'Verified: its manifest was checked after writing.', 'Not encrypted.']);
+    expect(backupSummary({ lastAttempt: null, lastVerified: null, verifiedCount: 0, nightly: null }, fmt)).toMatchObject({ tone: 'warn', headline: 'No backup yet' });
+    expect(backupSummary(base, fmt)).toEqual({
+      tone: 'ok',
+      headline: 'Backed up',
+      lines: [`Last verified backup t${Date.parse(at)} (3 hours ago).`, 'Encrypted.', '3 verified backups kept.'],
+    });
+    expect(backupSummary({ ...base, nightly: { status: 'pending', lastRunAt: 2, lastError: 'disk full' } }, fmt)).toMatchObject({ tone: 'bad', lines: ['Error: disk full', expect.any(String), 'Encrypted.', expect.any(String)] });
+    expect(backupSummary({ ...base, lastAttempt: { name: 'x', at: '2026-12-02T03:30:00.000Z', result: 'incomplete' } }, fmt).headline).toBe('The last backup did not finish');
+    expect(backupSummary({ ...base, lastVerified: { ...good, ageS: 50 * 3600, encrypted: false } }, fmt)).toMatchObject({ tone: 'warn', headline: 'The last backup is old', lines: [expect.stringMatching(/50 hours ago/), 'Not encrypted.', '3 verified backups kept.'] });
   });
 });

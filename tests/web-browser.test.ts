@@ -360,15 +360,24 @@ describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
     }
   }, 40_000);
 
-  it('the admin screen’s backup panel: unknown without the route, the status when there is one (stubbed until merged)', async () => {
+  it('the admin screen’s backup panel: the real status, a failing nightly backup (stubbed), unknown on 404', async () => {
     const page = owner;
     const panel = page.getByTestId('backup-status');
     await page.goto(`${t.url}/admin`);
-    // Either this server reports backups already, or it answers 404 and the panel says unknown.
-    await panel.getByText(/Backup status: unknown|Backed up|No backup yet|The last backup/).waitFor();
+    // The real route: this test server has never made a backup.
+    await panel.getByText('No backup yet').waitFor();
     const backupRoute = /\/v1\/families\/[^/]+\/backup-status$/;
     await page.route(backupRoute, (route) =>
-      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ last: { at: Date.now() - 3 * 3_600_000, ok: false, verified: false, encrypted: true, error: 'disk full' }, ageHours: 3 }) }),
+      route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          lastAttempt: null,
+          lastVerified: { name: 'b', at: new Date(Date.now() - 27 * 3_600_000).toISOString(), ageS: 27 * 3600, encrypted: true },
+          verifiedCount: 1,
+          nightly: { status: 'pending', lastRunAt: Date.now() - 3 * 3_600_000, lastError: 'disk full' },
+        }),
+      }),
     );
     try {
       await page.reload();

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { DataDirLayout } from '../../storage/data-dir.js';
 import type { Db } from '../../storage/database.js';
 import { recordAudit } from '../../storage/audit.js';
@@ -32,7 +33,10 @@ export function familyExportRoutes(deps: FamilyExportDeps) {
         schema: {
           tags: ['portability'],
           summary: "The family's rows (no secrets), the documents the owner may read (Yjs updates plus JSON) and media as one streamed tar with a manifest",
-          response: { ...errors(401, 403, 404) },
+          response: {
+            200: { description: 'The archive (format: docs/portability.md)', content: { 'application/x-tar': { schema: Type.String({ format: 'binary' }) } } },
+            ...errors(401, 403, 404),
+          },
         },
       },
       async (request, reply) => {
