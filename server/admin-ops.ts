@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import Value from 'typebox/value';
+import { vaultStatus } from '../vault/status.js';
 import { AppError } from './errors.js';
 import type { Actor, IdentityContext } from './identity/context.js';
 import { revokeDevice } from './identity/devices.js';
@@ -107,6 +108,13 @@ const OPS = {
     args: Type.Object({ familyId: Type.String(), memberId: Type.String(), userCode: Type.String(), approve: Type.Boolean() }),
     run: ({ identity }: AdminContext, a: { familyId: string; memberId: string; userCode: string; approve: boolean }, actor: Actor) =>
       decidePairing(identity, a.familyId, { userCode: a.userCode, memberId: a.memberId, approve: a.approve }, actor),
+  },
+  'vault.status': {
+    args: Type.Object({ familyId: Type.Optional(Type.String({ maxLength: 100 })) }),
+    run: ({ identity }: AdminContext, a: { familyId?: string }, actor: Actor) => {
+      requireOperator(actor);
+      return vaultStatus(identity.storage.sqlite, a.familyId);
+    },
   },
   'jobs.list': {
     args: Type.Object({

@@ -164,6 +164,7 @@ export const ADMIN_OPS: Record<string, OpRule> = {
   'member.password': { matrix: RESET, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, password: 'a long new password', revokeSessions: true }) },
   'invite.revoke': { matrix: MANAGE_INVITES, args: (c) => ({ familyId: c.familyId, inviteId: c.inviteId() }) },
   'pair.approve': { matrix: PAIR, args: (c) => ({ familyId: c.familyId, memberId: c.target.id, userCode: c.userCode(), approve: true }) },
+  'vault.status': { matrix: OPERATOR, args: (c) => ({ familyId: c.familyId }) },
   'jobs.list': { matrix: OPERATOR, args: (c) => ({ familyId: c.familyId }) },
   'jobs.show': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },
   'jobs.run': { matrix: OPERATOR, args: (c) => ({ id: c.jobId() }) },

@@ -12,6 +12,7 @@ import { registerJobs } from './jobs.js';
 import { registerAudit } from './audit.js';
 import { registerPortability } from './portability.js';
 import { registerSearch } from './search.js';
+import { registerVault } from './vault.js';
 
 /** Every subcommand registers itself here; one module per command group. */
 export function registerCommands(program: Command): void {
@@ -27,5 +28,6 @@ export function registerCommands(program: Command): void {
   registerAudit(program);
   registerPortability(program);
   registerSearch(program);
+  registerVault(program);
   registerVersion(program);
 }
