@@ -86,7 +86,8 @@ export const ROUTES: Record<string, Rule> = {
   [`POST ${F}/channels/:channelId/test`]: family('child'),
   [`GET ${F}/digest-settings`]: family('guest'),
   [`PUT ${F}/digest-settings`]: family('admin'),
-  // vault (server/routes/family-vault.ts): every member has a vault; who sees which entry is the service's (tests/vault-*.test.ts)
+  // vault (server/routes/family-vault.ts): a guest may hold a key and ask for an entry addressed to them (an
+  // emergency contact outside the family), never own one; who sees which entry is the service's (tests/vault-*.test.ts)
   [`PUT ${F}/vault/key`]: family('guest'),
   [`GET ${F}/vault/key`]: family('guest'),
   [`GET ${F}/vault/keys`]: family('guest'),
@@ -94,10 +95,10 @@ export const ROUTES: Record<string, Rule> = {
   [`GET ${F}/vault/entries`]: family('guest'),
   [`GET ${F}/vault/entries/:entryId`]: family('guest'),
   [`GET ${F}/vault/entries/:entryId/sealed`]: family('guest'),
-  [`POST ${F}/vault/entries/:entryId/cancel`]: family('guest'),
+  [`POST ${F}/vault/entries/:entryId/cancel`]: family('child'),
   [`POST ${F}/vault/entries/:entryId/request`]: family('guest'),
-  [`POST ${F}/vault/entries/:entryId/veto`]: family('guest'),
-  [`POST ${F}/vault/checkin`]: family('guest'),
+  [`POST ${F}/vault/entries/:entryId/veto`]: family('child'),
+  [`POST ${F}/vault/checkin`]: family('child'),
   'GET /health': open(),
   'GET /ready': open(),
   'GET /v1/openapi.json': open(),

@@ -235,7 +235,7 @@ export function familyVaultRoutes(deps: { vault: VaultService; maxEntryBytes: nu
     r.post(
       '/vault/entries/:entryId/cancel',
       {
-        config: { minRole: 'guest' },
+        config: { minRole: 'child' },
         schema: { tags, summary: 'Owner: cancel before release (sealed keys and ciphertext are deleted)', params: EntryParams, response: { 200: EntryView, ...errors(401, 403, 404, 409, 422) } },
       },
       async (request) => mapped(() => deps.vault.cancel(me(request), request.params.entryId)),
@@ -253,7 +253,7 @@ export function familyVaultRoutes(deps: { vault: VaultService; maxEntryBytes: nu
     r.post(
       '/vault/entries/:entryId/veto',
       {
-        config: { minRole: 'guest' },
+        config: { minRole: 'child' },
         schema: { tags, summary: 'Owner: refuse a pending release request', params: EntryParams, response: { 200: EntryView, ...errors(401, 403, 404, 409, 422) } },
       },
       async (request) => mapped(() => deps.vault.veto(me(request), request.params.entryId)),
@@ -262,7 +262,7 @@ export function familyVaultRoutes(deps: { vault: VaultService; maxEntryBytes: nu
     r.post(
       '/vault/checkin',
       {
-        config: { minRole: 'guest' },
+        config: { minRole: 'child' },
         schema: { tags, summary: "Owner: I am here (resets every dead man's switch of mine)", response: { 200: Type.Object({ entries: Type.Integer(), at: Type.Integer() }), ...errors(401, 403) } },
       },
       async (request) => deps.vault.checkin(me(request)),
