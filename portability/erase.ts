@@ -29,7 +29,17 @@ export interface ErasureScope {
  * registry's tables and before the member (or family) row goes. Delete the member's
  * entries and any rows that name them; throw to abort the whole erasure.
  */
-export type ErasureHook = (sqlite: Database.Database, scope: ErasureScope) => void;
+export type ErasureHook = (sqlite: Database.Database, scope: ErasureScope, layout: DataDirLayout) => void | AfterCommit;
+/** What a hook does once the erasure has committed (unlinking files its rows named). */
+export type AfterCommit = () => void;
+/** Filled by the hooks of the erasure running now (one at a time: the process is single-threaded). */
+let afterCommit: AfterCommit[] = [];
+function runHooks(s: Database.Database, scope: ErasureScope, layout: DataDirLayout): void {
+  for (const hook of HOOKS) {
+    const after = hook(s, scope, layout);
+    if (after) afterCommit.push(after);
+  }
+}
 const HOOKS: ErasureHook[] = [];
 export function registerErasureHook(hook: ErasureHook): void {
   HOOKS.push(hook);
@@ -126,9 +136,13 @@ function scrub(s: Database.Database): boolean {
 function inTransaction<T>(s: Database.Database, fn: () => T): T {
   const before = s.pragma('secure_delete', { simple: true }) as number;
   s.pragma('secure_delete = ON');
+  afterCommit = [];
   try {
-    return s.transaction(fn)();
+    const out = s.transaction(fn)();
+    for (const after of afterCommit) after();
+    return out;
   } finally {
+    afterCommit = [];
     s.pragma(`secure_delete = ${before ? 'ON' : 'OFF'}`);
   }
 }
@@ -167,7 +181,7 @@ export function eraseMember(d: ErasureDeps, familyId: string, memberId: string, 
     rows.invites = s.prepare('DELETE FROM invites WHERE family_id = ? AND used_by_member_id = ?').run(familyId, memberId).changes;
     s.prepare('UPDATE invites SET created_by_member_id = NULL WHERE family_id = ? AND created_by_member_id = ?').run(familyId, memberId);
     for (const dev of deviceIds) s.prepare('UPDATE pairing_requests SET approved_by_device_id = NULL WHERE approved_by_device_id = ?').run(dev);
-    for (const hook of HOOKS) hook(s, { familyId, memberId });
+    runHooks(s, { familyId, memberId }, d.layout);
     const pseudo = pseudonymOf();
     pseudonymizeAudit(s, familyId, { id: m.id, username: m.username, displayName: m.display_name, deviceIds }, pseudo);
     s.prepare('DELETE FROM members WHERE family_id = ? AND id = ?').run(familyId, memberId);
@@ -200,7 +214,7 @@ export function eraseFamily(d: ErasureDeps, familyId: string, actor: AuditActor)
     const people = members.map((m) => ({ id: m.id, username: m.username, displayName: m.display_name, deviceIds: devicesOf.all(familyId, m.id) as string[] }));
     const docs = s.prepare('SELECT name FROM documents WHERE family_id = ?').pluck().all(familyId) as string[];
     removeDocs(d, familyId, docs);
-    for (const hook of HOOKS) hook(s, { familyId });
+    runHooks(s, { familyId }, d.layout);
     const rows: Record<string, number> = {};
     for (const t of [...PORTABLE_TABLES].reverse()) {
       if (t.eraseWithFamily === false || t.name === 'families') continue;

@@ -5,3 +5,4 @@ export { renderDocJson, type DocJson } from './doc-json.js';
 export { PORTABLE_TABLES, registerPortableTable, type PortableTable } from './tables.js';
 export { CONTENT_TYPE, fileNameFor } from './format.js';
 export { eraseMember, eraseFamily, registerErasureHook, ErasureError, type ErasureDeps, type ErasureHook, type ErasureReport, type ErasureScope } from './erase.js';
+import './vault-tables.js';
