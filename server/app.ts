@@ -26,6 +26,8 @@ import { webAppRoutes } from './routes/web-app.js';
 import type { SetupGate } from './identity/setup.js';
 import type { WebAsset } from './web-assets.js';
 import { versionInfo } from './version-info.js';
+import { metricsRoutes } from './routes/metrics.js';
+import type { HearthMetrics } from '../metrics/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -37,6 +39,8 @@ export interface AppDeps {
   /** First-run setup link state; the web app's built files (null: API only). */
   setup: SetupGate;
   webAssets: WebAsset[] | null;
+  /** Counts every response by route pattern and serves GET /metrics (token-guarded). */
+  metrics?: HearthMetrics;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -70,6 +74,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (method !== 'HEAD') allRoutes.push({ method, url: route.url, bodySchema: route.schema?.body });
     }
   });
+  const metrics = deps.metrics;
+  if (metrics) {
+    // routeOptions.url is the pattern (`/v1/families/:familyId/media/:mediaId`): bounded label values.
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
+    });
+  }
   installErrorHandlers(app);
   installJsonBodyParser(app);
   installAuth(app, (token) => authenticateToken(deps.identity, token));
@@ -92,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const routeDeps: RouteDeps = { identity: deps.identity, config: deps.config };
   await app.register(healthRoutes, { ready: deps.ready });
+  if (metrics) await app.register(metricsRoutes, { metrics, token: deps.config.metricsToken });
   await app.register(async (scope) => authRoutes(scope, routeDeps));
   await app.register(async (scope) => pairingRoutes(scope, routeDeps));
   // The web app serves its own /pair screen; without a built web app this page explains how to approve a code.

@@ -30,6 +30,7 @@ export const SETTINGS = {
   mediaDeriveConcurrency: { env: 'HEARTH_MEDIA_DERIVE_CONCURRENCY', flag: 'media-derive-concurrency', doc: 'thumbnails generated at the same time' },
   mediaMaxPixels: { env: 'HEARTH_MEDIA_MAX_PIXELS', flag: 'media-max-pixels', doc: 'larger images get no thumbnail (decompression bombs)' },
   mediaGcGraceHours: { env: 'HEARTH_MEDIA_GC_GRACE_HOURS', flag: 'media-gc-grace-hours', doc: 'deleted media bytes stay this long before GC removes them' },
+  metricsToken: { env: 'HEARTH_METRICS_TOKEN', flag: 'metrics-token', doc: 'bearer token for GET /metrics (unset: /metrics answers 404)' },
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -60,6 +61,7 @@ export const ConfigSchema = Type.Object({
   mediaDeriveConcurrency: Type.Integer({ minimum: 1, maximum: 8 }),
   mediaMaxPixels: Type.Integer({ minimum: 1 }),
   mediaGcGraceHours: Type.Integer({ minimum: 0, maximum: 24 * 365 }),
+  metricsToken: Type.Optional(Type.String({ minLength: 16 })),
 });
 
 export type Config = Static<typeof ConfigSchema> & {

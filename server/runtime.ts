@@ -32,6 +32,7 @@ import { eq } from 'drizzle-orm';
 import { registerBackupJobs } from '../backup/jobs.js';
 import { jobRoutes } from './routes/jobs.js';
 import { notificationRoutes } from './routes/notifications.js';
+import { createMetrics, type HearthMetrics } from '../metrics/index.js';
 
 export interface RunningServer {
   url: string;
@@ -50,6 +51,7 @@ export interface RunningServer {
   notifier: InboxNotifier;
   /** Reminders, push channels, the digest (add DigestSources here), housekeeping. */
   notifications: Notifications;
+  metrics: HearthMetrics;
   close(): Promise<void>;
 }
 
@@ -155,8 +157,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     },
   });
 
+  const metrics = createMetrics({ syncStats: () => sync.service.stats() });
   const setup = new SetupGate(identity);
-  const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets() });
+  const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets(), metrics });
   // Only /sync upgrades are upgrades; anything else (`Upgrade: h2c` to /health...) is served as plain HTTP.
   // (Node ≥ 24.9 option, not in @types/node yet.)
   (app.server as unknown as { shouldUpgradeCallback: (req: IncomingMessage) => boolean }).shouldUpgradeCallback = (req) =>
@@ -194,6 +197,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       relief.stop();
       await checkpointer.stop();
       storage.close();
+      metrics.stop();
       logger.info('stopped');
       logger.flush();
     })());
@@ -204,5 +208,5 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   scheduler.start();
   void notifications.afterStart(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, metrics, close };
 }

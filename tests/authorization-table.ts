@@ -84,6 +84,8 @@ export const ROUTES: Record<string, Rule> = {
   [`POST ${F}/channels/:channelId/test`]: family('child'),
   [`GET ${F}/digest-settings`]: family('guest'),
   [`PUT ${F}/digest-settings`]: family('admin'),
+  // Not a family or signed-in route: its own bearer token (HEARTH_METRICS_TOKEN), 404 when none is set (tests/metrics.test.ts).
+  'GET /metrics': open(),
   'GET /health': open(),
   'GET /ready': open(),
   'GET /v1/openapi.json': open(),
