@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SyncObserver } from '../sync/index.js';
 
 /** What the registry reads on scrape; every source is optional so tests can wire a subset. */
 export interface MetricsSources {
@@ -8,6 +9,8 @@ export interface MetricsSources {
 
 export interface HearthMetrics {
   readonly registry: Registry;
+  /** Handed to the sync engine: O(1) increments in its hot path. */
+  readonly sync: SyncObserver;
   /** Counted once per response; `route` is fastify's pattern (never the raw URL). */
   httpRequest(method: string, route: string, status: number): void;
   /** Prometheus text format. */
@@ -57,16 +60,37 @@ export function createMetrics(sources: MetricsSources = {}): HearthMetrics {
     labelNames: ['method', 'route', 'status'] as const,
     registers: [registry],
   });
-  // Reserved for the sync hook (commit latency); declared now so dashboards can be built.
-  new Histogram({
+  const commit = new Histogram({
     name: 'hearth_sync_commit_seconds',
     help: 'Group-commit latency',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
 
+  const updates = new Counter({ name: 'hearth_sync_updates_total', help: 'Client updates applied', registers: [registry] });
+  const updateBytes = new Counter({ name: 'hearth_sync_update_bytes_total', help: 'Bytes of client updates applied', registers: [registry] });
+  const fanout = new Histogram({
+    name: 'hearth_sync_broadcast_fanout',
+    help: 'Peers each committed update chunk was sent to',
+    buckets: [0, 1, 2, 4, 8, 16, 32, 64],
+    registers: [registry],
+  });
+  const sync: SyncObserver = {
+    updateApplied(bytes) {
+      updates.inc();
+      updateBytes.inc(bytes);
+    },
+    committed(seconds) {
+      commit.observe(seconds);
+    },
+    broadcast(receivers) {
+      fanout.observe(receivers);
+    },
+  };
+
   return {
     registry,
+    sync,
     httpRequest(method, route, status) {
       http.inc({ method, route, status: String(status) });
     },

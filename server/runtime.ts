@@ -101,7 +101,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
 
   const familyRouteModules: FastifyPluginAsync[] = [];
-  const sync = attachSync({ storage, logger, identity, config, familyRouteModules });
+  // Before sync: the engine takes the registry's hot-path counters; gauges read sync lazily on scrape.
+  const metrics = createMetrics({ syncStats: () => sync.service.stats() });
+  const sync = attachSync({ storage, logger, identity, config, familyRouteModules, observer: metrics.sync });
   Object.assign(events, sync.identityEvents);
   const clock = opts.clock ?? systemClock;
   const media = createMediaService({
@@ -157,7 +159,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     },
   });
 
-  const metrics = createMetrics({ syncStats: () => sync.service.stats() });
   const setup = new SetupGate(identity);
   const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets(), metrics });
   // Only /sync upgrades are upgrades; anything else (`Upgrade: h2c` to /health...) is served as plain HTTP.

@@ -10,7 +10,7 @@ import { api, expectError, seedFamily, startTestServer, type Family, type TestSe
 
 const TOKEN = 'metrics-token-0123456789abcdef';
 
-interface Family0 { name: string; metrics: { value?: string; labels?: Record<string, string> }[] }
+interface Family0 { name: string; metrics: { value?: string; count?: string; labels?: Record<string, string> }[] }
 
 async function scrape(t: TestServer): Promise<Family0[]> {
   const res = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -19,6 +19,9 @@ async function scrape(t: TestServer): Promise<Family0[]> {
   return parsePrometheusTextFormat(await res.text()) as Family0[];
 }
 const value = (fams: Family0[], name: string, labels: Record<string, string> = {}): number => {
+  // Histograms: `<name>_count` reads the family's count.
+  const hist = name.endsWith('_count') ? fams.find((x) => x.name === name.slice(0, -6)) : undefined;
+  if (hist) return Number(hist.metrics[0]?.count);
   const f = fams.find((x) => x.name === name);
   const m = f?.metrics.find((x) => Object.entries(labels).every(([k, v]) => x.labels?.[k] === v));
   return m?.value === undefined ? NaN : Number(m.value);
@@ -76,13 +79,30 @@ describe('metrics endpoint', () => {
     });
     try {
       await new Promise<void>((r) => provider.once('sync', () => r()));
+      const before = await scrape(t);
+      const u0 = value(before, 'hearth_sync_updates_total');
+      const b0 = value(before, 'hearth_sync_update_bytes_total');
+      const c0 = value(before, 'hearth_sync_commit_seconds_count');
       doc.getText('t').insert(0, 'hello');
-      await t.server.sync.service.docs.list(fam.familyId);
-      const fams = await scrape(t);
+      let fams = before;
+      for (let i = 0; i < 100 && value(fams, 'hearth_sync_updates_total') === u0; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        fams = await scrape(t);
+      }
+      expect(value(fams, 'hearth_sync_updates_total')).toBeGreaterThan(u0);
+      expect(value(fams, 'hearth_sync_update_bytes_total')).toBeGreaterThan(b0 + 4);
+      expect(value(fams, 'hearth_sync_commit_seconds_count')).toBeGreaterThan(c0);
       expect(value(fams, 'hearth_sync_connections')).toBe(1);
       expect(value(fams, 'hearth_sync_documents_loaded')).toBeGreaterThanOrEqual(1);
     } finally {
       provider.destroy();
     }
+    // Structured open/close lines: who, which document, the close code; never the token.
+    for (let i = 0; i < 100 && !t.logs.text().includes('sync connection closed'); i++) await new Promise((r) => setTimeout(r, 10));
+    const lines = t.logs.text().split('\n').filter((l) => l.includes('sync connection')).map((l) => JSON.parse(l));
+    const who = { familyId: fam.familyId, memberId: fam.members.adult!.id, deviceId: fam.members.adult!.deviceId, doc: 'shared/metrics' };
+    expect(lines.find((l) => l.msg === 'sync connection opened')).toMatchObject(who);
+    expect(lines.find((l) => l.msg === 'sync connection closed')).toMatchObject({ ...who, code: expect.any(Number) });
+    expect(t.logs.text()).not.toContain(fam.members.adult!.token);
   });
 });
