@@ -32,6 +32,7 @@ import { eq } from 'drizzle-orm';
 import { registerBackupJobs } from '../backup/jobs.js';
 import { jobRoutes } from './routes/jobs.js';
 import { notificationRoutes } from './routes/notifications.js';
+import { familyAuditRoutes } from './routes/family-audit.js';
 import { createMetrics, type HearthMetrics } from '../metrics/index.js';
 
 export interface RunningServer {
@@ -139,6 +140,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   const notifier = notifications.notifier;
   familyRouteModules.push(
+    familyAuditRoutes({ db: storage.db }),
     jobRoutes({ scheduler, db: storage.db }),
     notificationRoutes({ db: storage.db, clock, channels: notifications.channels, push: notifications.push, digest: notifications.digest }),
   );

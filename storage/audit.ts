@@ -1,4 +1,4 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, gte, like, lt, or, type SQL } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { auditEvents } from './schema.js';
 /** Who acted: the identity layer's Actor fits this shape. */
@@ -68,14 +68,36 @@ export interface AuditEventView {
   details: Record<string, unknown> | null;
 }
 
-export function listAudit(db: Db, familyId: string, opts: { before?: number; limit: number }): AuditEventView[] {
-  const where = opts.before
-    ? and(eq(auditEvents.familyId, familyId), lt(auditEvents.id, opts.before))
-    : eq(auditEvents.familyId, familyId);
+export interface AuditFilter {
+  /** Events older than this id (the cursor). */
+  before?: number;
+  limit: number;
+  /** `device` matches `device.*` and `device` itself; exact otherwise. */
+  kind?: string;
+  /** Acting member or device (actor columns). */
+  member?: string;
+  device?: string;
+  /** ms since epoch, since inclusive, until exclusive. */
+  since?: number;
+  until?: number;
+}
+
+/** Newest first; every condition is ANDed with the family id (tenancy). */
+export function listAudit(db: Db, familyId: string, opts: AuditFilter): AuditEventView[] {
+  const conds: SQL[] = [eq(auditEvents.familyId, familyId)];
+  if (opts.before) conds.push(lt(auditEvents.id, opts.before));
+  if (opts.kind) {
+    // Callers pass [a-z.] only (the route's pattern), so LIKE needs no escaping.
+    conds.push(or(eq(auditEvents.action, opts.kind), like(auditEvents.action, `${opts.kind}.%`))!);
+  }
+  if (opts.member) conds.push(eq(auditEvents.actorMemberId, opts.member));
+  if (opts.device) conds.push(eq(auditEvents.actorDeviceId, opts.device));
+  if (opts.since !== undefined) conds.push(gte(auditEvents.at, opts.since));
+  if (opts.until !== undefined) conds.push(lt(auditEvents.at, opts.until));
   return db
     .select()
     .from(auditEvents)
-    .where(where)
+    .where(and(...conds))
     .orderBy(desc(auditEvents.id))
     .limit(opts.limit)
     .all()

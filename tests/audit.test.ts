@@ -30,7 +30,7 @@ describe('audit log', () => {
   async function audit(token = fam.members.admin!.token, familyId = fam.familyId): Promise<AuditRow[]> {
     const res = await api(t.url, 'GET', `/v1/families/${familyId}/audit?limit=500`, { token });
     expect(res.status).toBe(200);
-    return res.body;
+    return res.body.events;
   }
 
   const byRequest = (rows: AuditRow[], requestId: string) => rows.filter((r) => r.requestId === requestId);
@@ -108,7 +108,7 @@ describe('audit log', () => {
     // Newest first, and paging with ?before works.
     expect(rows.map((r) => r.id)).toEqual([...rows.map((r) => r.id)].sort((x, y) => y - x));
     const page = await api(t.url, 'GET', `/v1/families/${fam.familyId}/audit?before=${rows[2]!.id}&limit=2`, { token: admin.token });
-    expect(page.body.map((r: AuditRow) => r.id)).toEqual([rows[3]!.id, rows[4]!.id]);
+    expect(page.body.events.map((r: AuditRow) => r.id)).toEqual([rows[3]!.id, rows[4]!.id]);
   });
 
   it('shows each family only its own events, and only to admins', async () => {

@@ -3,7 +3,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { familyIdOf } from '../tenancy.js';
 import { createInvite, listInvites, revokeInvite } from '../identity/invites.js';
-import { listAudit } from '../../storage/audit.js';
 import { Id, Invite, InviteRoleSchema, Name, errors } from '../schemas.js';
 import { actorOf, type RouteDeps } from './route-deps.js';
 
@@ -51,38 +50,6 @@ export function familyInviteRoutes(deps: RouteDeps) {
         revokeInvite(ctx, familyIdOf(request), request.params.inviteId, actorOf(request));
         return reply.status(204).send(null);
       },
-    );
-
-    r.get(
-      '/audit',
-      {
-        config: { minRole: 'admin' },
-        schema: {
-          tags: ['audit'],
-          summary: 'Security-relevant events, newest first',
-          querystring: Type.Object({
-            before: Type.Optional(Type.Integer({ minimum: 1 })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
-          }),
-          response: {
-            200: Type.Array(
-              Type.Object({
-                id: Type.Integer(),
-                at: Type.Integer(),
-                action: Type.String(),
-                actorMemberId: Type.Union([Type.String(), Type.Null()]),
-                actorDeviceId: Type.Union([Type.String(), Type.Null()]),
-                target: Type.Union([Type.String(), Type.Null()]),
-                ip: Type.Union([Type.String(), Type.Null()]),
-                requestId: Type.Union([Type.String(), Type.Null()]),
-                details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-              }),
-            ),
-            ...errors(401, 403),
-          },
-        },
-      },
-      async (request) => listAudit(ctx.storage.db, familyIdOf(request), { before: request.query.before, limit: request.query.limit ?? 100 }),
     );
   };
 }
