@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, expectError, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
+import { api, expectError, runCli, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
 
 // Reading the audit trail: filters, cursor paging, newest first, tenancy.
 
@@ -63,5 +63,14 @@ describe('audit read', () => {
     expectError(await get('limit=1', other.members.owner!.token), 403, 'FORBIDDEN');
     const theirs = (await get('limit=500', other.members.owner!.token, other.familyId)).body.events as { actorMemberId: string | null }[];
     expect(theirs.some((e) => e.actorMemberId === fam.members.admin!.id)).toBe(false);
+  });
+
+  it('hearth audit reads the same trail from the database, filtered, as JSON', async () => {
+    const res = await runCli(['audit', '--family', fam.familyId, '--data', t.dataDir, '--action', 'invite', '--since', '2020-01-01', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const rows = JSON.parse(res.stdout) as { action: string }[];
+    expect(rows.map((r) => r.action)).toEqual(['invite.create', 'invite.create', 'invite.create']);
+    const bad = await runCli(['audit', '--family', fam.familyId, '--data', t.dataDir, '--since', 'soon']);
+    expect(bad.code).not.toBe(0);
   });
 });

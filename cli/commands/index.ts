@@ -9,6 +9,7 @@ import { registerInvite } from './invite.js';
 import { registerDoctor } from './doctor.js';
 import { registerBackup } from './backup.js';
 import { registerJobs } from './jobs.js';
+import { registerAudit } from './audit.js';
 
 /** Every subcommand registers itself here; one module per command group. */
 export function registerCommands(program: Command): void {
@@ -21,5 +22,6 @@ export function registerCommands(program: Command): void {
   registerDoctor(program);
   registerBackup(program);
   registerJobs(program);
+  registerAudit(program);
   registerVersion(program);
 }
