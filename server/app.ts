@@ -20,7 +20,6 @@ import { memberPasswordRoutes, ownPasswordRoutes } from './routes/passwords.js';
 import { familyRoutes } from './routes/family.js';
 import { familyDeviceRoutes } from './routes/family-devices.js';
 import { familyInviteRoutes } from './routes/family-invites.js';
-import { familyAuditRoutes } from './routes/family-audit.js';
 import type { RouteDeps } from './routes/route-deps.js';
 import { setupRoutes } from './routes/setup.js';
 import { webAppRoutes } from './routes/web-app.js';
@@ -29,6 +28,8 @@ import type { WebAsset } from './web-assets.js';
 import { versionInfo } from './version-info.js';
 import { finishDocument, transformRoute } from './openapi.js';
 import { Type } from 'typebox';
+import { metricsRoutes } from './routes/metrics.js';
+import type { HearthMetrics } from '../metrics/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -40,6 +41,8 @@ export interface AppDeps {
   /** First-run setup link state; the web app's built files (null: API only). */
   setup: SetupGate;
   webAssets: WebAsset[] | null;
+  /** Counts every response by route pattern and serves GET /metrics (token-guarded). */
+  metrics?: HearthMetrics;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -73,6 +76,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (method !== 'HEAD') allRoutes.push({ method, url: route.url, bodySchema: route.schema?.body });
     }
   });
+  const metrics = deps.metrics;
+  if (metrics) {
+    // routeOptions.url is the pattern (`/v1/families/:familyId/media/:mediaId`): bounded label values.
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
+    });
+  }
   installErrorHandlers(app);
   installJsonBodyParser(app);
   installAuth(app, (token) => authenticateToken(deps.identity, token));
@@ -97,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const routeDeps: RouteDeps = { identity: deps.identity, config: deps.config };
   await app.register(healthRoutes, { ready: deps.ready });
+  if (metrics) await app.register(metricsRoutes, { metrics, token: deps.config.metricsToken });
   await app.register(async (scope) => authRoutes(scope, routeDeps));
   await app.register(async (scope) => pairingRoutes(scope, routeDeps));
   // The web app serves its own /pair screen; without a built web app this page explains how to approve a code.
@@ -106,7 +117,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     familyRoutes(routeDeps),
     familyDeviceRoutes(routeDeps),
     familyInviteRoutes(routeDeps),
-    familyAuditRoutes(routeDeps),
     memberPasswordRoutes(routeDeps),
     ...(deps.familyRouteModules ?? []),
   ]);

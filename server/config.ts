@@ -33,6 +33,7 @@ export const SETTINGS = {
   searchIndexing: { env: 'HEARTH_SEARCH_INDEXING', flag: 'search-indexing', doc: 'keep the search index current as documents change (true|false; false: search answers from what is indexed)' },
   vaultMaxEntryBytes: { env: 'HEARTH_VAULT_MAX_ENTRY_BYTES', flag: 'vault-max-entry-bytes', doc: 'largest vault entry ciphertext, bytes (413 above it)' },
   vaultMaxEntriesPerMember: { env: 'HEARTH_VAULT_MAX_ENTRIES', flag: 'vault-max-entries', doc: 'sealed vault entries one member may have at once' },
+  metricsToken: { env: 'HEARTH_METRICS_TOKEN', flag: 'metrics-token', doc: 'bearer token for GET /metrics (unset: /metrics answers 404)' },
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -66,6 +67,7 @@ export const ConfigSchema = Type.Object({
   searchIndexing: Type.Boolean(),
   vaultMaxEntryBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 ** 2 }),
   vaultMaxEntriesPerMember: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  metricsToken: Type.Optional(Type.String({ minLength: 16 })),
 });
 
 export type Config = Static<typeof ConfigSchema> & {

@@ -43,6 +43,8 @@ import { and } from 'drizzle-orm';
 import { createVaultService, vaultFamilyBytes, type VaultService } from '../vault/service.js';
 import { registerVaultJobs } from '../vault/release.js';
 import { familyVaultRoutes } from './routes/family-vault.js';
+import { familyAuditRoutes } from './routes/family-audit.js';
+import { createMetrics, type HearthMetrics } from '../metrics/index.js';
 
 export interface RunningServer {
   url: string;
@@ -65,6 +67,7 @@ export interface RunningServer {
   adminContext: AdminContext;
   search: SearchService;
   vault: VaultService;
+  metrics: HearthMetrics;
   close(): Promise<void>;
 }
 
@@ -114,7 +117,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   };
 
   const familyRouteModules: FastifyPluginAsync[] = [];
-  const sync = attachSync({ storage, logger, identity, config, familyRouteModules });
+  // Before sync: the engine takes the registry's hot-path counters; gauges read sync lazily on scrape.
+  const metrics = createMetrics({ syncStats: () => sync.service.stats() });
+  const sync = attachSync({ storage, logger, identity, config, familyRouteModules, observer: metrics.sync });
   Object.assign(events, sync.identityEvents);
   const clock = opts.clock ?? systemClock;
   const media = createMediaService({
@@ -162,6 +167,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   const notifier = notifications.notifier;
   familyRouteModules.push(
+    familyAuditRoutes({ db: storage.db }),
     jobRoutes({ scheduler, db: storage.db }),
     notificationRoutes({ db: storage.db, clock, channels: notifications.channels, push: notifications.push, digest: notifications.digest }),
   );
@@ -218,7 +224,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
 
   const setup = new SetupGate(identity);
-  const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets() });
+  const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets(), metrics });
   // Only /sync upgrades are upgrades; anything else (`Upgrade: h2c` to /health...) is served as plain HTTP.
   // (Node ≥ 24.9 option, not in @types/node yet.)
   (app.server as unknown as { shouldUpgradeCallback: (req: IncomingMessage) => boolean }).shouldUpgradeCallback = (req) =>
@@ -264,6 +270,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       relief.stop();
       await checkpointer.stop();
       storage.close();
+      metrics.stop();
       logger.info('stopped');
       logger.flush();
     })());
@@ -276,5 +283,5 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   scheduler.start();
   void notifications.afterStart(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, adminContext, search, vault, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, adminContext, search, vault, metrics, close };
 }

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { Storage } from '../storage/database.js';
-import { createSyncService, type SyncService } from '../sync/index.js';
+import { createSyncService, type SyncObserver, type SyncService } from '../sync/index.js';
 import type { Config } from './config.js';
 import type { IdentityContext, IdentityEvents } from './identity/context.js';
 import { authenticateToken } from './identity/sessions.js';
@@ -24,6 +24,7 @@ export interface SyncAttachmentDeps {
   identity: IdentityContext;
   config: Config;
   familyRouteModules: FastifyPluginAsync[];
+  observer?: SyncObserver;
 }
 
 /** Creates the sync engine with hearth's token check, and adds its HTTP routes. */
@@ -34,6 +35,7 @@ export function attachSync(deps: SyncAttachmentDeps): SyncAttachment {
     limits: deps.config.sync,
     authenticate: async (_req, token) => (token ? authenticateToken(deps.identity, token) : null),
     familyExists: (familyId) => familyExists(deps.identity, familyId),
+    observer: deps.observer,
   });
   deps.familyRouteModules.push(familyDocRoutes(service, deps.identity));
   return {

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, like, lt, or, type SQL } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { auditEvents } from './schema.js';
 /** Who acted: the identity layer's Actor fits this shape. */
@@ -89,35 +89,35 @@ export interface AuditEventView {
 }
 
 export interface AuditFilter {
-  /** Only events with an id below this (the last id of the previous page). */
+  /** Events older than this id (the cursor). */
   before?: number;
   limit: number;
-  /** `login.failure` exactly, or `login` for `login` and every `login.*`. */
-  action?: string;
-  /** Events this member did or that were done to them. */
-  memberId?: string;
-  deviceId?: string;
-  /** ms since the epoch, inclusive. */
+  /** `device` matches `device.*` and `device` itself; exact otherwise. */
+  kind?: string;
+  /** Acting member or device (actor columns). */
+  member?: string;
+  device?: string;
+  /** ms since epoch, since inclusive, until exclusive. */
   since?: number;
-  /** ms since the epoch, exclusive. */
   until?: number;
 }
 
+/** Newest first; every condition is ANDed with the family id (tenancy). */
 export function listAudit(db: Db, familyId: string, opts: AuditFilter): AuditEventView[] {
-  const conditions: (SQL | undefined)[] = [eq(auditEvents.familyId, familyId)];
-  if (opts.before !== undefined) conditions.push(lt(auditEvents.id, opts.before));
-  if (opts.action !== undefined) {
-    const prefix = `${opts.action}.`;
-    conditions.push(or(eq(auditEvents.action, opts.action), sql`substr(${auditEvents.action}, 1, ${prefix.length}) = ${prefix}`));
+  const conds: SQL[] = [eq(auditEvents.familyId, familyId)];
+  if (opts.before) conds.push(lt(auditEvents.id, opts.before));
+  if (opts.kind) {
+    // Callers pass [a-z.] only (the route's pattern), so LIKE needs no escaping.
+    conds.push(or(eq(auditEvents.action, opts.kind), like(auditEvents.action, `${opts.kind}.%`))!);
   }
-  if (opts.memberId !== undefined) conditions.push(or(eq(auditEvents.actorMemberId, opts.memberId), eq(auditEvents.target, opts.memberId)));
-  if (opts.deviceId !== undefined) conditions.push(or(eq(auditEvents.actorDeviceId, opts.deviceId), eq(auditEvents.target, opts.deviceId)));
-  if (opts.since !== undefined) conditions.push(gte(auditEvents.at, opts.since));
-  if (opts.until !== undefined) conditions.push(lt(auditEvents.at, opts.until));
+  if (opts.member) conds.push(eq(auditEvents.actorMemberId, opts.member));
+  if (opts.device) conds.push(eq(auditEvents.actorDeviceId, opts.device));
+  if (opts.since !== undefined) conds.push(gte(auditEvents.at, opts.since));
+  if (opts.until !== undefined) conds.push(lt(auditEvents.at, opts.until));
   return db
     .select()
     .from(auditEvents)
-    .where(and(...conditions))
+    .where(and(...conds))
     .orderBy(desc(auditEvents.id))
     .limit(opts.limit)
     .all()

@@ -75,16 +75,26 @@ export class Connection implements DocPeer {
     const ws = this.ws;
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('pong', () => (this.alive = true));
-    ws.on('close', () => this.release());
+    ws.on('close', (code: number) => {
+      this.logger.info({ ...this.who(), code }, 'sync connection closed');
+      this.release();
+    });
     ws.on('error', (err) => {
       this.logger.debug({ err }, 'sync socket error');
       this.release();
     });
+    this.logger.info({ ...this.who(), access: this.access }, 'sync connection opened');
     this.engine.attach(this.doc, this);
     if (this.doc.isBuilt) this.sendStep1();
     else this.step1Timer = setTimeout(() => this.sendStep1(), DEFERRED_STEP1_MS);
     const states = this.doc.awareness.getStates();
     if (states.size > 0) this.send(encodeAwareness(encodeAwarenessUpdate(this.doc.awareness, [...states.keys()])));
+  }
+
+  /** Ids for open/close log lines: never the token (the principal holds none). */
+  private who() {
+    const p = this.principal;
+    return { familyId: p.familyId, memberId: p.memberId, deviceId: p.deviceId, doc: this.doc.name };
   }
 
   /** Asks the client for what it has that we lack (its offline edits). Once. */
@@ -132,7 +142,7 @@ export class Connection implements DocPeer {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.logger[code >= 4000 ? 'info' : 'debug'](
-      { familyId: this.principal.familyId, doc: this.doc.name, deviceId: this.principal.deviceId, code, reason },
+      { familyId: this.principal.familyId, memberId: this.principal.memberId, doc: this.doc.name, deviceId: this.principal.deviceId, code, reason },
       'closing sync connection',
     );
     this.release();

@@ -6,6 +6,7 @@ import { LiveDoc, docKey, type DocPeer } from './live-doc.js';
 import { encodeAwareness, encodeUpdate } from './protocol.js';
 import { binaryFrame } from './ws-frame.js';
 import type { SyncLimits } from './limits.js';
+import { NO_SYNC_OBSERVER, type SyncObserver } from './types.js';
 
 /** Up to this many updates are merged into one broadcast; Y.mergeUpdates is superlinear beyond. */
 const MERGE_CHUNK = 32;
@@ -20,6 +21,8 @@ export type CommitListener = (familyId: string, docName: string) => void;
 export interface EngineHooks {
   /** A commit failed for this document: its peers must resync (close them). */
   commitFailed(doc: LiveDoc, err: Error): void;
+  /** Hot-path counters (metrics); absent: nothing is counted. */
+  observer?: SyncObserver;
 }
 
 /**
@@ -50,7 +53,11 @@ export class DocEngine {
     private readonly limits: SyncLimits,
     private readonly logger: Logger,
     private readonly hooks: EngineHooks,
-  ) {}
+  ) {
+    this.observer = hooks.observer ?? NO_SYNC_OBSERVER;
+  }
+
+  private readonly observer: SyncObserver;
 
   get loadedCount(): number {
     return this.docs.size;
@@ -148,6 +155,7 @@ export class DocEngine {
         return 'quota-exceeded';
       }
     }
+    this.observer.updateApplied(update.byteLength);
     return 'ok';
   }
 
@@ -217,7 +225,9 @@ export class DocEngine {
     const ok: { b: (typeof batch)[number]; id: number }[] = [];
     try {
       // One transaction for the whole turn (no savepoint per document).
+      const t0 = performance.now();
       const ids = this.store.append(items, now);
+      this.observer.committed((performance.now() - t0) / 1000, items.length);
       batch.forEach((b, i) => ok.push({ b, id: ids[i]! }));
     } catch (err) {
       // One bad document (say, its family was just deleted) must not sink the others:
@@ -244,7 +254,13 @@ export class DocEngine {
       // Durable now: broadcast, each chunk encoded and framed once for all receivers.
       for (const chunk of b.chunks) {
         const frame = binaryFrame(encodeUpdate(chunk));
-        for (const peer of doc.conns) if (peer !== b.origin) peer.sendShared(frame);
+        let receivers = 0;
+        for (const peer of doc.conns) {
+          if (peer === b.origin) continue;
+          peer.sendShared(frame);
+          receivers++;
+        }
+        this.observer.broadcast(receivers);
       }
       this.settle(doc);
       if (this.needsCompaction(doc)) this.requestCompaction(doc);

@@ -5,4 +5,4 @@ export { Close, type CloseCode } from './close-codes.js';
 export { isValidDocName, parseSyncPath } from './doc-name.js';
 export { resolveAccess, defaultAccess, isPersonalDoc } from './access.js';
 export type { ServerDocs, AccessSubject, AccessOverride, DocumentInfo } from './server-docs.js';
-export type { DocAccess } from './types.js';
+export type { DocAccess, SyncObserver } from './types.js';

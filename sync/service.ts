@@ -15,7 +15,7 @@ import { resolveSyncLimits, type SyncLimits } from './limits.js';
 import { OverrideCache } from './override-cache.js';
 import { encodePermissionDenied } from './protocol.js';
 import { createServerDocs, type ServerDocs } from './server-docs.js';
-import type { DocAccess, Principal, Role } from './types.js';
+import type { DocAccess, Principal, Role, SyncObserver } from './types.js';
 
 export type { Principal } from './types.js';
 
@@ -28,6 +28,8 @@ export interface SyncDeps {
   authenticate(req: IncomingMessage, token: string | null): Promise<Principal | null>;
   /** false → 404. */
   familyExists(familyId: string): boolean;
+  /** Hot-path counters (metrics/ implements it). */
+  observer?: SyncObserver;
 }
 
 export interface SyncService {
@@ -51,6 +53,7 @@ export function createSyncService(deps: SyncDeps): SyncService {
   const overrides = new OverrideCache(store);
   const index = new ConnectionIndex();
   const engine = new DocEngine(store, limits, logger, {
+    observer: deps.observer,
     commitFailed(doc) {
       for (const peer of [...doc.conns]) peer.close(Close.INTERNAL, 'server could not store the update, retry');
     },

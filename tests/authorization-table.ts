@@ -99,6 +99,8 @@ export const ROUTES: Record<string, Rule> = {
   [`POST ${F}/vault/entries/:entryId/request`]: family('guest'),
   [`POST ${F}/vault/entries/:entryId/veto`]: family('child'),
   [`POST ${F}/vault/checkin`]: family('child'),
+  // Not a family or signed-in route: its own bearer token (HEARTH_METRICS_TOKEN), 404 when none is set (tests/metrics.test.ts).
+  'GET /metrics': open(),
   'GET /health': open(),
   'GET /ready': open(),
   'GET /v1/openapi.json': open(),

@@ -167,7 +167,7 @@ describe('password change and reset over HTTP', () => {
       expect((await api(t.url, 'PUT', `${f}/${fam.members.owner!.id}/password`, { token: fam.members.admin!.token, body })).status).toBe(403);
       expect((await api(t.url, 'PUT', `${f}/${other.id}/password`, { token: fam.members.owner!.token, body })).status).toBe(200);
       const audit = await api(t.url, 'GET', `/v1/families/${fam.familyId}/audit`, { token: fam.members.owner!.token });
-      const actions = (audit.body as { action: string }[]).map((e) => e.action);
+      const actions = (audit.body.events as { action: string }[]).map((e) => e.action);
       expect(actions.filter((a) => a === 'password.reset')).toHaveLength(2);
       expect(actions).toContain('password.change');
     } finally {

@@ -66,7 +66,7 @@ describe('private documents and audited document/pairing actions', () => {
     expect(minted.status).toBe(201);
 
     const audit = await api(t.url, 'GET', `/v1/families/${fam.familyId}/audit`, { token: owner!.token });
-    const events = (audit.body as { action: string; target: string; actorMemberId: string; details: any }[]).filter((e) =>
+    const events = (audit.body.events as { action: string; target: string; actorMemberId: string; details: any }[]).filter((e) =>
       ['doc.access.set', 'doc.access.clear', 'doc.delete', 'pairing.token.create'].includes(e.action),
     );
     expect(events.map((e) => [e.action, e.target, e.actorMemberId]).reverse()).toEqual([

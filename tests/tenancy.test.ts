@@ -196,7 +196,7 @@ describe('tenancy and request handling over every family-scoped route', () => {
     const owner = a.members.owner!.token;
     const audit = await api(t.url, 'GET', `/v1/families/${a.familyId}/audit?limit=2`, { token: owner });
     expect(audit.status).toBe(200);
-    expect(audit.body).toHaveLength(2);
+    expect(audit.body.events).toHaveLength(2);
     expectError(await api(t.url, 'GET', `/v1/families/${a.familyId}/audit?limit=abc`, { token: owner }), 422, 'VALIDATION_FAILED');
     expectError(await api(t.url, 'PATCH', `/v1/families/${a.familyId}`, { token: owner, body: { name: 123 } }), 422, 'VALIDATION_FAILED');
     expectError(await api(t.url, 'POST', `/v1/families/${a.familyId}/invites`, { token: owner, body: { role: 'guest', ttlHours: '5' } }), 422, 'VALIDATION_FAILED');

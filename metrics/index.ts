@@ -1,0 +1,104 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SyncObserver } from '../sync/index.js';
+
+/** What the registry reads on scrape; every source is optional so tests can wire a subset. */
+export interface MetricsSources {
+  syncStats?: () => { connections: number; loadedDocuments: number };
+}
+
+export interface HearthMetrics {
+  readonly registry: Registry;
+  /** Handed to the sync engine: O(1) increments in its hot path. */
+  readonly sync: SyncObserver;
+  /** Counted once per response; `route` is fastify's pattern (never the raw URL). */
+  httpRequest(method: string, route: string, status: number): void;
+  /** Prometheus text format. */
+  scrape(): Promise<string>;
+  readonly contentType: string;
+  stop(): void;
+}
+
+/**
+ * A registry of its own, not prom-client's global one: tests and two servers in one
+ * process must not share series. Gauges are computed at scrape time (collect()).
+ */
+export function createMetrics(sources: MetricsSources = {}): HearthMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'hearth_' });
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+
+  new Gauge({
+    name: 'hearth_event_loop_lag_p99_seconds',
+    help: 'p99 event-loop delay since the previous scrape',
+    registers: [registry],
+    collect() {
+      this.set(lag.percentile(99) / 1e9);
+      lag.reset();
+    },
+  });
+  new Gauge({
+    name: 'hearth_sync_connections',
+    help: 'Open sync WebSocket connections',
+    registers: [registry],
+    collect() {
+      this.set(sources.syncStats?.().connections ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'hearth_sync_documents_loaded',
+    help: 'Documents loaded in memory',
+    registers: [registry],
+    collect() {
+      this.set(sources.syncStats?.().loadedDocuments ?? 0);
+    },
+  });
+  const http = new Counter({
+    name: 'hearth_http_requests_total',
+    help: 'HTTP requests by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const commit = new Histogram({
+    name: 'hearth_sync_commit_seconds',
+    help: 'Group-commit latency',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+
+  const updates = new Counter({ name: 'hearth_sync_updates_total', help: 'Client updates applied', registers: [registry] });
+  const updateBytes = new Counter({ name: 'hearth_sync_update_bytes_total', help: 'Bytes of client updates applied', registers: [registry] });
+  const fanout = new Histogram({
+    name: 'hearth_sync_broadcast_fanout',
+    help: 'Peers each committed update chunk was sent to',
+    buckets: [0, 1, 2, 4, 8, 16, 32, 64],
+    registers: [registry],
+  });
+  const sync: SyncObserver = {
+    updateApplied(bytes) {
+      updates.inc();
+      updateBytes.inc(bytes);
+    },
+    committed(seconds) {
+      commit.observe(seconds);
+    },
+    broadcast(receivers) {
+      fanout.observe(receivers);
+    },
+  };
+
+  return {
+    registry,
+    sync,
+    httpRequest(method, route, status) {
+      http.inc({ method, route, status: String(status) });
+    },
+    scrape: () => registry.metrics(),
+    contentType: registry.contentType,
+    stop() {
+      lag.disable();
+      registry.clear();
+    },
+  };
+}

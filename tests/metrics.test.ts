@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { api, expectError, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
+
+// GET /metrics: token-guarded Prometheus text, never open to family devices.
+
+const TOKEN = 'metrics-token-0123456789abcdef';
+
+interface Family0 { name: string; metrics: { value?: string; count?: string; labels?: Record<string, string> }[] }
+
+async function scrape(t: TestServer): Promise<Family0[]> {
+  const res = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+  return parsePrometheusTextFormat(await res.text()) as Family0[];
+}
+const value = (fams: Family0[], name: string, labels: Record<string, string> = {}): number => {
+  // Histograms: `<name>_count` reads the family's count.
+  const hist = name.endsWith('_count') ? fams.find((x) => x.name === name.slice(0, -6)) : undefined;
+  if (hist) return Number(hist.metrics[0]?.count);
+  const f = fams.find((x) => x.name === name);
+  const m = f?.metrics.find((x) => Object.entries(labels).every(([k, v]) => x.labels?.[k] === v));
+  return m?.value === undefined ? NaN : Number(m.value);
+};
+
+describe('metrics endpoint', () => {
+  let t: TestServer;
+  let fam: Family;
+  beforeAll(async () => {
+    t = await startTestServer({ metricsToken: TOKEN });
+    fam = await seedFamily(t, 'Metered', ['owner', 'adult']);
+  });
+  afterAll(async () => {
+    await t.close();
+    fs.rmSync(t.dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses a scrape without the token, with a wrong one and with a family token', async () => {
+    expectError(await api(t.url, 'GET', '/metrics'), 401, 'UNAUTHORIZED');
+    expectError(await api(t.url, 'GET', '/metrics', { token: 'metrics-token-0123456789abcdeX' }), 401, 'UNAUTHORIZED');
+    expectError(await api(t.url, 'GET', '/metrics', { token: fam.members.owner!.token }), 401, 'UNAUTHORIZED');
+  });
+
+  it('is not there at all (404) when no metrics token is configured', async () => {
+    const plain = await startTestServer();
+    try {
+      expectError(await api(plain.url, 'GET', '/metrics'), 404, 'NOT_FOUND');
+      expectError(await api(plain.url, 'GET', '/metrics', { token: TOKEN }), 404, 'NOT_FOUND');
+    } finally {
+      await plain.close();
+      fs.rmSync(plain.dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('parses as Prometheus text and counts HTTP requests by route pattern, never the raw URL', async () => {
+    const before = await scrape(t);
+    const route = '/v1/families/:familyId/media/:mediaId';
+    const was = value(before, 'hearth_http_requests_total', { route, status: '404' }) || 0;
+    for (let i = 0; i < 3; i++) await api(t.url, 'GET', `/v1/families/${fam.familyId}/media/med_000000000000000${i}`, { token: fam.members.owner!.token });
+    const after = await scrape(t);
+    expect(value(after, 'hearth_http_requests_total', { route, status: '404', method: 'GET' })).toBe(was + 3);
+    const text = JSON.stringify(after);
+    expect(text).not.toContain(fam.familyId);
+    expect(text).not.toContain(TOKEN);
+    expect(value(after, 'hearth_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(Number.isFinite(value(after, 'hearth_event_loop_lag_p99_seconds'))).toBe(true);
+  });
+
+  it('sync gauges move when a stock y-websocket client connects and writes', async () => {
+    const doc = new Y.Doc();
+    const provider = new WebsocketProvider(`${t.url.replace('http', 'ws')}/sync`, `${fam.familyId}/shared/metrics`, doc, {
+      params: { token: fam.members.adult!.token },
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+      disableBc: true,
+    });
+    try {
+      await new Promise<void>((r) => provider.once('sync', () => r()));
+      const before = await scrape(t);
+      const u0 = value(before, 'hearth_sync_updates_total');
+      const b0 = value(before, 'hearth_sync_update_bytes_total');
+      const c0 = value(before, 'hearth_sync_commit_seconds_count');
+      doc.getText('t').insert(0, 'hello');
+      let fams = before;
+      for (let i = 0; i < 100 && value(fams, 'hearth_sync_updates_total') === u0; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        fams = await scrape(t);
+      }
+      expect(value(fams, 'hearth_sync_updates_total')).toBeGreaterThan(u0);
+      expect(value(fams, 'hearth_sync_update_bytes_total')).toBeGreaterThan(b0 + 4);
+      expect(value(fams, 'hearth_sync_commit_seconds_count')).toBeGreaterThan(c0);
+      expect(value(fams, 'hearth_sync_connections')).toBe(1);
+      expect(value(fams, 'hearth_sync_documents_loaded')).toBeGreaterThanOrEqual(1);
+    } finally {
+      provider.destroy();
+    }
+    // Structured open/close lines: who, which document, the close code; never the token.
+    for (let i = 0; i < 100 && !t.logs.text().includes('sync connection closed'); i++) await new Promise((r) => setTimeout(r, 10));
+    const lines = t.logs.text().split('\n').filter((l) => l.includes('sync connection')).map((l) => JSON.parse(l));
+    const who = { familyId: fam.familyId, memberId: fam.members.adult!.id, deviceId: fam.members.adult!.deviceId, doc: 'shared/metrics' };
+    expect(lines.find((l) => l.msg === 'sync connection opened')).toMatchObject(who);
+    expect(lines.find((l) => l.msg === 'sync connection closed')).toMatchObject({ ...who, code: expect.any(Number) });
+    expect(t.logs.text()).not.toContain(fam.members.adult!.token);
+  });
+});
