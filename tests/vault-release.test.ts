@@ -71,7 +71,7 @@ describe('vault: seal, refuse before release, release by date, cancel, restore, 
     clock.advance(5 * 60_000);
     await idle();
     expect((await readInbox(t.server.sync.service.docs, fam.familyId, B.memberId)).filter((n) => n.kind === 'vault.released')).toHaveLength(1);
-    const audits = (await api(t.url, 'GET', `/v1/families/${fam.familyId}/audit?limit=100`, { token: fam.members.owner!.token })).body as { action: string; target: string }[];
+    const audits = (await api(t.url, 'GET', `/v1/families/${fam.familyId}/audit?limit=100`, { token: fam.members.owner!.token })).body.events as { action: string; target: string }[];
     expect(audits.filter((a) => a.action === 'vault.entry.release' && a.target === id)).toHaveLength(1);
     expect(audits.filter((a) => a.action === 'vault.entry.access' && a.target === id).length).toBeGreaterThanOrEqual(2);
     expect(audits.some((a) => a.action === 'vault.entry.create' && a.target === id)).toBe(true);
