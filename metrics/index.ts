@@ -5,6 +5,12 @@ import type { SyncObserver } from '../sync/index.js';
 /** What the registry reads on scrape; every source is optional so tests can wire a subset. */
 export interface MetricsSources {
   syncStats?: () => { connections: number; loadedDocuments: number };
+  /** Jobs by status, and pending jobs whose last attempt failed (retrying with backoff). */
+  jobs?: () => { byStatus: Record<string, number>; retrying: number };
+  /** Stored media bytes (live rows) and uploads still waiting for their thumbnail. */
+  media?: () => { bytes: number; thumbnailBacklog: number };
+  /** Age of the newest verified backup (null: none) and whether the newest attempt verified. */
+  backup?: () => { ageSeconds: number | null; lastOk: boolean | null };
 }
 
 export interface HearthMetrics {
@@ -52,6 +58,58 @@ export function createMetrics(sources: MetricsSources = {}): HearthMetrics {
     registers: [registry],
     collect() {
       this.set(sources.syncStats?.().loadedDocuments ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'hearth_jobs',
+    help: 'Scheduled jobs by status (dead: failed past their attempts)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    collect() {
+      const j = sources.jobs?.();
+      this.reset();
+      for (const status of ['pending', 'running', 'done', 'dead', 'cancelled']) this.set({ status }, j?.byStatus[status] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'hearth_jobs_retrying',
+    help: 'Pending jobs whose last attempt failed',
+    registers: [registry],
+    collect() {
+      this.set(sources.jobs?.().retrying ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'hearth_media_bytes',
+    help: 'Bytes of stored media originals',
+    registers: [registry],
+    collect() {
+      this.set(sources.media?.().bytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'hearth_media_thumbnail_backlog',
+    help: 'Uploads waiting for their thumbnail and preview',
+    registers: [registry],
+    collect() {
+      this.set(sources.media?.().thumbnailBacklog ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'hearth_backup_age_seconds',
+    help: 'Age of the newest verified backup (-1: none yet)',
+    registers: [registry],
+    collect() {
+      this.set(sources.backup?.().ageSeconds ?? -1);
+    },
+  });
+  new Gauge({
+    name: 'hearth_backup_last_ok',
+    help: '1 when the newest backup attempt verified, 0 when it did not finish (-1: none yet)',
+    registers: [registry],
+    collect() {
+      const ok = sources.backup?.().lastOk;
+      this.set(ok === null || ok === undefined ? -1 : ok ? 1 : 0);
     },
   });
   const http = new Counter({

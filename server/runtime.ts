@@ -33,6 +33,7 @@ import type { InboxNotifier } from '../notifications/inbox.js';
 import { families, members } from '../storage/schema.js';
 import { eq } from 'drizzle-orm';
 import { registerBackupJobs } from '../backup/jobs.js';
+import { backupHealth } from '../backup/index.js';
 import { jobRoutes } from './routes/jobs.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { familyExportRoutes } from './routes/family-export.js';
@@ -118,7 +119,22 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   const familyRouteModules: FastifyPluginAsync[] = [];
   // Before sync: the engine takes the registry's hot-path counters; gauges read sync lazily on scrape.
-  const metrics = createMetrics({ syncStats: () => sync.service.stats() });
+  const metrics = createMetrics({
+    syncStats: () => sync.service.stats(),
+    jobs: () => {
+      const rows = storage.sqlite.prepare('SELECT status, count(*) n FROM jobs GROUP BY status').all() as { status: string; n: number }[];
+      const retrying = storage.sqlite.prepare("SELECT count(*) n FROM jobs WHERE status = 'pending' AND attempts > 0").get() as { n: number };
+      return { byStatus: Object.fromEntries(rows.map((r) => [r.status, r.n])), retrying: retrying.n };
+    },
+    media: () =>
+      storage.sqlite
+        .prepare("SELECT coalesce(sum(size), 0) bytes, count(*) FILTER (WHERE thumbnail = 'pending') thumbnailBacklog FROM media WHERE deleted_at IS NULL")
+        .get() as { bytes: number; thumbnailBacklog: number },
+    backup: () => {
+      const h = backupHealth(layout.backups, Date.now());
+      return { ageSeconds: h.lastVerified?.ageS ?? null, lastOk: h.lastAttempt ? h.lastAttempt.result === 'verified' : null };
+    },
+  });
   const sync = attachSync({ storage, logger, identity, config, familyRouteModules, observer: metrics.sync });
   Object.assign(events, sync.identityEvents);
   const clock = opts.clock ?? systemClock;

@@ -5,6 +5,8 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { api, expectError, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
+import { uploadRaw } from './helpers/media.js';
+import { createBackup } from '../backup/index.js';
 
 // GET /metrics: token-guarded Prometheus text, never open to family devices.
 
@@ -68,6 +70,24 @@ describe('metrics endpoint', () => {
     expect(text).not.toContain(TOKEN);
     expect(value(after, 'hearth_process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(Number.isFinite(value(after, 'hearth_event_loop_lag_p99_seconds'))).toBe(true);
+  });
+
+  it('media bytes, the thumbnail backlog, jobs by status and the backup age follow the box', async () => {
+    const before = await scrape(t);
+    expect(value(before, 'hearth_backup_age_seconds')).toBe(-1);
+    expect(value(before, 'hearth_backup_last_ok')).toBe(-1);
+    expect(value(before, 'hearth_jobs', { status: 'pending' })).toBeGreaterThan(0); // housekeeping, nightly backup, media repair
+    const bytes0 = value(before, 'hearth_media_bytes');
+    const up = await uploadRaw(t.url, fam.familyId, fam.members.owner!.token, Buffer.alloc(12_345, 3), 'plain.bin');
+    expect(up.status).toBe(201);
+    await createBackup({ sqlite: t.server.storage.sqlite, layout: t.server.layout, now: Date.now(), hearthVersion: 'test' });
+    const after = await scrape(t);
+    expect(value(after, 'hearth_media_bytes')).toBe(bytes0 + 12_345);
+    expect(value(after, 'hearth_media_thumbnail_backlog')).toBe(0); // a plain file needs no thumbnail
+    expect(value(after, 'hearth_backup_last_ok')).toBe(1);
+    expect(value(after, 'hearth_backup_age_seconds')).toBeGreaterThanOrEqual(0);
+    expect(value(after, 'hearth_backup_age_seconds')).toBeLessThan(60);
+    expect(value(after, 'hearth_jobs_retrying')).toBe(0);
   });
 
   it('sync gauges move when a stock y-websocket client connects and writes', async () => {
