@@ -3,12 +3,12 @@ import path from 'node:path';
 import { recordAudit } from '../../storage/audit.js';
 import { CLI_ACTOR } from '../../server/identity/context.js';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
-import { applyRetention, createBackup, restoreBackup, RestoreError, type BackupProgress } from '../../backup/index.js';
+import { applyRetention, createBackup, restoreBackup, RestoreError } from '../../backup/index.js';
 import { versionInfo } from '../../server/version-info.js';
 import { addDataOption, cliConfig, withContext } from '../context.js';
 import { CliError, printJson, printLine } from '../output.js';
 import { readPassword } from '../password-input.js';
+import { byteReporter, mb } from '../progress.js';
 
 type PassOpts = {
   passphraseFile?: string;
@@ -24,42 +24,6 @@ async function passphrase(o: PassOpts): Promise<string> {
   return readPassword('backup passphrase: ');
 }
 
-const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
-
-/** A bar on a terminal, a line per phase otherwise, nothing with --json. */
-function reporter(json: boolean) {
-  if (json) return { update: (_p: BackupProgress) => {}, stop: () => {} };
-  if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      { stream: process.stderr, format: '{phase} [{bar}] {percentage}% | {files}/{totalFiles} files | {mb} | {speed} | ETA {eta_formatted}', hideCursor: true },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
-    const t0 = Date.now();
-    return {
-      update(p: BackupProgress) {
-        if (!started) {
-          bar.start(Math.max(1, p.totalBytes), 0);
-          started = true;
-        }
-        const s = (Date.now() - t0) / 1000;
-        bar.setTotal(Math.max(1, p.totalBytes));
-        bar.update(p.bytes, { phase: p.phase.padEnd(8), files: p.files, totalFiles: p.totalFiles, mb: mb(p.bytes), speed: `${mb(p.bytes / Math.max(s, 0.001))}/s` });
-      },
-      stop: () => started && bar.stop(),
-    };
-  }
-  let phase = '';
-  return {
-    update(p: BackupProgress) {
-      if (p.phase === phase) return;
-      phase = p.phase;
-      process.stderr.write(`backup: ${p.phase}${p.totalFiles ? ` (${p.totalFiles} files, ${mb(p.totalBytes)})` : ''}\n`);
-    },
-    stop: () => {},
-  };
-}
-
 export function registerBackup(program: Command): void {
   addDataOption(
     program
@@ -73,7 +37,7 @@ export function registerBackup(program: Command): void {
       .option('--json', 'machine-readable output'),
   ).action(async (opts: { data?: string; to?: string; encrypt?: boolean; json?: boolean; keepDaily?: number; keepWeekly?: number } & PassOpts) => {
     const pass = opts.encrypt || opts.passphraseFile ? await passphrase(opts) : undefined;
-    const report = reporter(Boolean(opts.json));
+    const report = byteReporter(Boolean(opts.json), 'backup');
     await withContext(opts, async ({ storage, layout }) => {
       const result = await createBackup({
         sqlite: storage.sqlite,

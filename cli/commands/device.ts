@@ -1,4 +1,3 @@
-import os from 'node:os';
 import type { Command } from 'commander';
 import qrcode from 'qrcode-terminal';
 import { getMember } from '../../server/identity/members.js';
@@ -11,14 +10,7 @@ import { CLI_ACTOR } from '../../server/identity/context.js';
 import { addDataOption, withContext } from '../context.js';
 import { runLive } from '../admin-client.js';
 import { CliError, printJson, printLine, printTable } from '../output.js';
-
-/** The address a phone on the home network can reach: the first non-internal IPv4. */
-function lanUrl(port: number): string {
-  for (const addrs of Object.values(os.networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return `http://${a.address}:${port}`;
-  }
-  return `http://127.0.0.1:${port}`;
-}
+import { lanUrl } from '../lan-url.js';
 
 export function registerDevice(program: Command): void {
   const device = program.command('device').description('paired devices');

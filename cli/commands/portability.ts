@@ -1,56 +1,17 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
-import { exportFamilyToFile, ExportError, importFamily, ImportError, type ExportProgress } from '../../portability/index.js';
+import { exportFamilyToFile, ExportError, importFamily, ImportError } from '../../portability/index.js';
 import { recordAudit } from '../../storage/audit.js';
 import { CLI_ACTOR } from '../../server/identity/context.js';
 import { createPairingToken } from '../../server/identity/pairing.js';
 import { versionInfo } from '../../server/version-info.js';
 import { addDataOption, withContext } from '../context.js';
 import { CliError, printJson, printLine } from '../output.js';
+import { byteReporter, mb } from '../progress.js';
+import { lanUrl } from '../lan-url.js';
 
-const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
 /** Sign-in links after an import last three days: long enough to reach every member. */
 const SIGN_IN_TTL_S = 3 * 86_400;
-
-/** A bar on a terminal (media bytes), a line per phase otherwise, nothing with --json. */
-function reporter(json: boolean, verb: string) {
-  if (json) return { update: (_p: ExportProgress) => {}, stop: () => {} };
-  if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      { stream: process.stderr, format: '{phase} [{bar}] {percentage}% | {files}/{totalFiles} files | {mb} | ETA {eta_formatted}', hideCursor: true },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
-    return {
-      update(p: ExportProgress) {
-        if (!started) {
-          bar.start(Math.max(1, p.totalBytes), 0);
-          started = true;
-        }
-        bar.update(p.bytes, { phase: p.phase.padEnd(9), files: p.files, totalFiles: p.totalFiles, mb: mb(p.bytes) });
-      },
-      stop: () => started && bar.stop(),
-    };
-  }
-  let phase = '';
-  return {
-    update(p: ExportProgress) {
-      if (p.phase === phase) return;
-      phase = p.phase;
-      process.stderr.write(`${verb}: ${p.phase}${p.phase === 'media' ? ` (${p.totalFiles} files, ${mb(p.totalBytes)})` : ''}\n`);
-    },
-    stop: () => {},
-  };
-}
-
-function lanUrl(port: number): string {
-  for (const addrs of Object.values(os.networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return `http://${a.address}:${port}`;
-  }
-  return `http://127.0.0.1:${port}`;
-}
 
 export function registerPortability(program: Command): void {
   addDataOption(
@@ -63,7 +24,7 @@ export function registerPortability(program: Command): void {
       .option('--json', 'machine-readable output'),
   ).action(async (opts: { data?: string; family: string; out: string; derived: boolean; json?: boolean }) => {
     if (fs.existsSync(opts.out)) throw new CliError(`${opts.out} exists; give a new file name`);
-    const report = reporter(Boolean(opts.json), 'export');
+    const report = byteReporter(Boolean(opts.json), 'export');
     await withContext(
       opts,
       async ({ layout, storage }) => {
