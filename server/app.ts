@@ -107,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const routeDeps: RouteDeps = { identity: deps.identity, config: deps.config };
   await app.register(healthRoutes, { ready: deps.ready });
-  if (metrics) await app.register(metricsRoutes, { metrics, token: deps.config.metricsToken });
+  if (metrics) await app.register(metricsRoutes, { metrics, token: deps.config.metricsToken, mode: deps.config.metricsListen ? 'family-port-off' : 'family-port' });
   await app.register(async (scope) => authRoutes(scope, routeDeps));
   await app.register(async (scope) => pairingRoutes(scope, routeDeps));
   // The web app serves its own /pair screen; without a built web app this page explains how to approve a code.

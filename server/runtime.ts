@@ -46,6 +46,7 @@ import { registerVaultJobs } from '../vault/release.js';
 import { familyVaultRoutes } from './routes/family-vault.js';
 import { familyAuditRoutes } from './routes/family-audit.js';
 import { createMetrics, type HearthMetrics } from '../metrics/index.js';
+import { startMetricsListener } from './metrics-listener.js';
 
 export interface RunningServer {
   url: string;
@@ -69,6 +70,8 @@ export interface RunningServer {
   search: SearchService;
   vault: VaultService;
   metrics: HearthMetrics;
+  /** Where Prometheus scrapes when HEARTH_METRICS_LISTEN is set (else null: the family port, with the token). */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -265,6 +268,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const adminSocket = config.adminSocket
     ? await startAdminSocket(layout.adminSocket, adminContext, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
     : null;
+  const metricsListener = config.metricsListen ? await startMetricsListener(config.metricsListen, metrics, config.metricsToken, logger) : null;
   writePidFile(layout);
 
   let closing: Promise<void> | null = null;
@@ -272,6 +276,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     (closing ??= (async () => {
       logger.info('shutting down');
       await adminSocket?.close();
+      await metricsListener?.app.close();
       if (adminSocket) fs.rmSync(layout.adminSocket, { force: true });
       removePidFile(layout);
       notifications.stop();
@@ -299,5 +304,5 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   scheduler.start();
   void notifications.afterStart(storage.db.select({ id: families.id }).from(families).all().map((f) => f.id));
   logger.info({ url, dataDir: layout.root }, 'hearth listening');
-  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, adminContext, search, vault, metrics, close };
+  return { url, port, app, storage, identity, layout, logger, sync, media, setupUrl, clock, scheduler, notifier, notifications, adminContext, search, vault, metrics, metricsUrl: metricsListener?.url ?? null, close };
 }

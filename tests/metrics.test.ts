@@ -47,6 +47,31 @@ describe('metrics endpoint', () => {
     expectError(await api(t.url, 'GET', '/metrics', { token: fam.members.owner!.token }), 401, 'UNAUTHORIZED');
   });
 
+  it('with --metrics-listen it is served only on that address, and the family port answers 404 even with the token', async () => {
+    const split = await startTestServer({ metricsListen: '127.0.0.1:0', metricsToken: TOKEN });
+    try {
+      const url = split.server.metricsUrl!;
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(url).not.toBe(split.url);
+      expectError(await api(split.url, 'GET', '/metrics', { token: TOKEN }), 404, 'NOT_FOUND');
+      expectError(await api(url, 'GET', '/metrics'), 401, 'UNAUTHORIZED'); // a token, when set, holds there too
+      const ok = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(ok.status).toBe(200);
+      expect((parsePrometheusTextFormat(await ok.text()) as Family0[]).some((f) => f.name === 'hearth_sync_connections')).toBe(true);
+      // Nothing else lives on the metrics listener.
+      expectError(await api(url, 'GET', '/health'), 404, 'NOT_FOUND');
+    } finally {
+      await split.close();
+    }
+    const open = await startTestServer({ metricsListen: '127.0.0.1:0' });
+    try {
+      expect((await fetch(`${open.server.metricsUrl}/metrics`)).status).toBe(200); // its address is the guard
+      expectError(await api(open.url, 'GET', '/metrics'), 404, 'NOT_FOUND');
+    } finally {
+      await open.close();
+    }
+  });
+
   it('is not there at all (404) when no metrics token is configured', async () => {
     const plain = await startTestServer();
     try {

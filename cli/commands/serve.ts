@@ -31,6 +31,9 @@ refuse to run while this server is up.`,
     .option('--config <file>', 'JSON config file (also $HEARTH_CONFIG)');
   const MEDIA_KEYS = ['mediaMaxFileBytes', 'familyQuotaBytes', 'mediaUploadsPerDevice', 'mediaDeriveConcurrency', 'mediaMaxPixels', 'mediaGcGraceHours'] as const;
   for (const key of MEDIA_KEYS) cmd.option(`--${SETTINGS[key].flag} <n>`, `${SETTINGS[key].doc} ($${SETTINGS[key].env})`);
+  // The metrics token stays out of argv (ps shows it): $HEARTH_METRICS_TOKEN or the config file.
+  const MORE_KEYS = ['searchIndexing', 'vaultMaxEntryBytes', 'vaultMaxEntriesPerMember', 'metricsListen'] as const;
+  for (const key of MORE_KEYS) cmd.option(`--${SETTINGS[key].flag} <value>`, `${SETTINGS[key].doc} ($${SETTINGS[key].env})`);
   for (const spec of SYNC_LIMIT_TABLE) cmd.option(`${spec.flag} <n>`, `${spec.description} (default ${spec.default}, $${spec.env})`);
   cmd.action(async (opts: Record<string, string | undefined>) => {
       const syncFlags = Object.fromEntries(SYNC_LIMIT_TABLE.map((spec) => [spec.key, opts[flagToOptionKey(spec.flag)]]));
@@ -43,7 +46,7 @@ refuse to run while this server is up.`,
         logLevel: opts.logLevel,
         synchronous: opts.synchronous,
         ...syncFlags,
-        ...Object.fromEntries(MEDIA_KEYS.map((key) => [key, opts[key]])),
+        ...Object.fromEntries([...MEDIA_KEYS, ...MORE_KEYS].map((key) => [key, opts[key]])),
       });
       const server = await startServer(config);
       printLine(`hearth listening on ${server.url}`);

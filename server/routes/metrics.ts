@@ -5,12 +5,24 @@ import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { errors } from '../schemas.js';
 
+export interface MetricsRouteOptions {
+  metrics: HearthMetrics;
+  token: string | undefined;
+  /**
+   * The separate metrics listener (HEARTH_METRICS_LISTEN): its address is the guard, so it
+   * serves without a token unless one is set. On the family port `/metrics` is then 404.
+   */
+  mode: 'family-port' | 'family-port-off' | 'metrics-listener';
+}
+
 /**
- * GET /metrics outside the family routes. Without HEARTH_METRICS_TOKEN it does not
- * exist (404): the family's devices never see the box's internals.
+ * GET /metrics outside the family routes. On the family port it needs HEARTH_METRICS_TOKEN
+ * and does not exist (404) without one, or when a separate metrics listener is configured:
+ * the family's devices never see the box's internals.
  */
-export async function metricsRoutes(app: FastifyInstance, opts: { metrics: HearthMetrics; token: string | undefined }): Promise<void> {
+export async function metricsRoutes(app: FastifyInstance, opts: MetricsRouteOptions): Promise<void> {
   const want = opts.token ? Buffer.from(`Bearer ${opts.token}`) : null;
+  const off = opts.mode === 'family-port-off' || (opts.mode === 'family-port' && !want);
   app.get(
     '/metrics',
     {
@@ -24,9 +36,9 @@ export async function metricsRoutes(app: FastifyInstance, opts: { metrics: Heart
       },
     },
     async (request, reply) => {
-    if (!want) throw new AppError('NOT_FOUND', 'metrics are not enabled (set HEARTH_METRICS_TOKEN)');
+    if (off) throw new AppError('NOT_FOUND', 'metrics are not served here (set HEARTH_METRICS_TOKEN, or scrape the HEARTH_METRICS_LISTEN address)');
     const got = Buffer.from(String(request.headers.authorization ?? ''));
-    if (got.length !== want.length || !timingSafeEqual(got, want)) throw new AppError('UNAUTHORIZED', 'metrics need the metrics bearer token');
+    if (want && (got.length !== want.length || !timingSafeEqual(got, want))) throw new AppError('UNAUTHORIZED', 'metrics need the metrics bearer token');
     return reply.header('content-type', opts.metrics.contentType).send(await opts.metrics.scrape());
     },
   );
