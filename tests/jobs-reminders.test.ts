@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
-import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { createManualClock } from '../jobs/clock.js';
 import { readInbox } from '../notifications/inbox.js';
 import { nextOccurrence, reminderJobKey } from '../notifications/reminders.js';
 import { login, seedFamily, startTestServerWith, type Family, type TestServer } from './helpers/hearth.js';
 import { waitFor } from './helpers/sync-harness.js';
+import { stockClient } from './helpers/stock-client.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 
@@ -18,14 +17,9 @@ describe('reminders through the real server', () => {
   const providers: WebsocketProvider[] = [];
 
   const connect = (docName: string, token: string) => {
-    const doc = new Y.Doc();
-    const provider = new WebsocketProvider(`${t.url.replace('http', 'ws')}/sync`, `${fam.familyId}/${docName}`, doc, {
-      params: { token },
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-      disableBc: true,
-    });
-    providers.push(provider);
-    return { doc, provider, synced: new Promise<void>((r) => provider.once('sync', () => r())) };
+    const c = stockClient(t.url, `${fam.familyId}/${docName}`, token);
+    providers.push(c.provider);
+    return c;
   };
 
   const idle = async () => {

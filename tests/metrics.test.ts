@@ -1,12 +1,10 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { api, expectError, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
 import { uploadRaw } from './helpers/media.js';
 import { createBackup } from '../backup/index.js';
+import { stockClient } from './helpers/stock-client.js';
 
 // GET /metrics: token-guarded Prometheus text, never open to family devices.
 
@@ -116,14 +114,9 @@ describe('metrics endpoint', () => {
   });
 
   it('sync gauges move when a stock y-websocket client connects and writes', async () => {
-    const doc = new Y.Doc();
-    const provider = new WebsocketProvider(`${t.url.replace('http', 'ws')}/sync`, `${fam.familyId}/shared/metrics`, doc, {
-      params: { token: fam.members.adult!.token },
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-      disableBc: true,
-    });
+    const { doc, provider, synced } = stockClient(t.url, `${fam.familyId}/shared/metrics`, fam.members.adult!.token);
     try {
-      await new Promise<void>((r) => provider.once('sync', () => r()));
+      await synced;
       const before = await scrape(t);
       const u0 = value(before, 'hearth_sync_updates_total');
       const b0 = value(before, 'hearth_sync_update_bytes_total');

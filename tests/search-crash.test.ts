@@ -4,12 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
 import { openStorage } from '../storage/database.js';
 import { createSearchService } from '../search/service.js';
 import { offlineDocs } from '../search/offline-docs.js';
+import { stockClient } from './helpers/stock-client.js';
 
 // The real thing: a word typed with the stock client, committed, and the server killed
 // with SIGKILL inside the debounce window. The next start indexes it.
@@ -63,13 +61,8 @@ function isCommitted(): boolean {
 it('a document committed just before a kill -9 is indexed at the next start', async () => {
   // A minute of debounce: the word is committed but never indexed before the kill.
   const first = await startServer(60_000, /CAUGHT_UP/);
-  const doc = new Y.Doc();
-  const p = new WebsocketProvider(`ws://127.0.0.1:${first.port}/sync`, 'fam1/notes/crash', doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    params: { token: 'tok-writer' },
-    disableBc: true,
-  });
-  await new Promise<void>((r) => p.once('sync', () => r()));
+  const { doc, provider: p, synced } = stockClient(`http://127.0.0.1:${first.port}`, 'fam1/notes/crash', 'tok-writer');
+  await synced;
   doc.getText('t').insert(0, 'the spare key is under the geranium pot');
   const t0 = Date.now();
   while (!isCommitted() && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));

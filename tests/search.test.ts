@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { uploadRaw } from './helpers/media.js';
 import { api, expectError, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
+import { stockClient } from './helpers/stock-client.js';
+import type { SearchResult } from '../search/service.js';
 
-interface Result {
-  kind: 'doc' | 'media';
-  doc: string | null;
-  mediaId: string | null;
-  title: string;
-  snippet: string;
-  highlights: Array<[number, number]>;
-  updatedAt: number;
-}
+type Result = SearchResult;
 
 describe('search through the real server', () => {
   let t: TestServer;
@@ -22,14 +15,9 @@ describe('search through the real server', () => {
   const providers: WebsocketProvider[] = [];
 
   const connect = (docName: string, token: string, familyId = fam.familyId) => {
-    const doc = new Y.Doc();
-    const provider = new WebsocketProvider(`${t.url.replace('http', 'ws')}/sync`, `${familyId}/${docName}`, doc, {
-      params: { token },
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-      disableBc: true,
-    });
-    providers.push(provider);
-    return { doc, provider, synced: new Promise<void>((r) => provider.once('sync', () => r())) };
+    const c = stockClient(t.url, `${familyId}/${docName}`, token);
+    providers.push(c.provider);
+    return c;
   };
 
   const search = async (q: string, token = fam.members.adult!.token, extra = '', familyId = fam.familyId) =>

@@ -4,6 +4,7 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { api, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
 import { waitFor } from './helpers/sync-harness.js';
+import { stockClient } from './helpers/stock-client.js';
 
 // The whole stack: HTTP login, then the stock y-websocket client against the real server.
 
@@ -14,14 +15,9 @@ describe('sync through the real server', () => {
   const providers: WebsocketProvider[] = [];
 
   const connect = (docName: string, token: string, familyId = fam.familyId) => {
-    const doc = new Y.Doc();
-    const provider = new WebsocketProvider(`${t.url.replace('http', 'ws')}/sync`, `${familyId}/${docName}`, doc, {
-      params: { token },
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-      disableBc: true,
-    });
-    providers.push(provider);
-    return { doc, provider, synced: new Promise<void>((r) => provider.once('sync', () => r())) };
+    const c = stockClient(t.url, `${familyId}/${docName}`, token);
+    providers.push(c.provider);
+    return c;
   };
 
   const upgradeStatus = (path: string, headers: Record<string, string> = {}) =>
