@@ -184,7 +184,7 @@ for (const { readers } of rooms) {
 // One search service for all phases, its catch-up done before them; "off" phases drop the
 // commit notifications before they reach it (what HEARTH_SEARCH_INDEXING=false does).
 let indexingOn = false;
-const gated = { read: (f, d, fn) => docs.read(f, d, fn), onCommitted: (l) => docs.onCommitted((f, d) => indexingOn && l(f, d)) };
+const gated = { read: (f, d, fn) => docs.read(f, d, fn), commitPending: () => docs.commitPending(), onCommitted: (l) => docs.onCommitted((f, d) => indexingOn && l(f, d)) };
 const liveSearch = createSearchService({ sqlite: storage.sqlite, docs: gated, debounceMs: 250 });
 await liveSearch.start();
 let commitsOn = 0;
@@ -218,12 +218,24 @@ const phase = async (indexing, seconds) => {
   }
   return lat;
 };
+// Three phases per round, rotated so none always follows the same one: off, on and a second
+// off ("offB"). off vs offB is the A/A comparison: how far two identical phases differ, i.e.
+// the noise band the on/off ratio must be judged against.
 const on = [];
 const off = [];
+const offB = [];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 await search.close();
-for (let round = 0; round < 4; round++) {
-  off.push(...(await phase(false, 3)));
-  on.push(...(await phase(true, 3)));
+const order = [
+  [off, false],
+  [on, true],
+  [offB, false],
+];
+for (let round = 0; round < ROUNDS; round++) {
+  for (let k = 0; k < order.length; k++) {
+    const [into, indexing] = order[(round + k) % order.length];
+    into.push(...(await phase(indexing, 3)));
+  }
 }
 await liveSearch.close();
 for (const c of clients) c.destroy();
@@ -264,8 +276,12 @@ const out = {
     readersPerRoom: READERS,
     keystrokesPerSecondPerRoom: 40,
     off: { n: off.length, p50Ms: ms(percentile(off, 0.5)), p99Ms: ms(percentile(off, 0.99)) },
+    offB: { n: offB.length, p50Ms: ms(percentile(offB, 0.5)), p99Ms: ms(percentile(offB, 0.99)) },
     on: { n: on.length, p50Ms: ms(percentile(on, 0.5)), p99Ms: ms(percentile(on, 0.99)) },
+    p99RatioAA: +(percentile(offB, 0.99) / percentile(off, 0.99)).toFixed(2),
     p99RatioOnOff: +(percentile(on, 0.99) / percentile(off, 0.99)).toFixed(2),
+    p99RatioOnOffB: +(percentile(on, 0.99) / percentile(offB, 0.99)).toFixed(2),
+    p99RatioOnVsBothOff: +(percentile(on, 0.99) / percentile([...off, ...offB], 0.99)).toFixed(2),
   },
 };
 console.log(JSON.stringify(out, null, 2));

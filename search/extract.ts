@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { NO_SPACE_SCRIPTS } from './query.js';
 
 /** Text beyond this many UTF-16 units of one document is not indexed (a pasted log file should not own the index). */
 export const MAX_INDEXED_CHARS = 200_000;
@@ -76,4 +77,20 @@ export function titleOf(text: string, docName: string): string {
   if (first.length <= 80) return first;
   // Cut by code points: never half an emoji.
   return `${Array.from(first.slice(0, 80)).slice(0, -1).join('').replace(/[\ud800-\udbff]$/, '')}…`;
+}
+
+/**
+ * What of a document goes into the trigram index (search_entries.tri): the lines that hold
+ * text of a script written without spaces, or emoji; the only lines a trigram query
+ * (search/query.ts planQuery) can need. '' for text in languages written with spaces, so
+ * typing into them never touches the trigram index. The title counts only when there is no
+ * text (it is then the document's name); otherwise it is the first line, already here.
+ */
+export function trigramText(title: string, text: string): string {
+  if (!text) return NO_SPACE_SCRIPTS.test(title) ? title : '';
+  if (!NO_SPACE_SCRIPTS.test(text)) return '';
+  return text
+    .split('\n')
+    .filter((line) => NO_SPACE_SCRIPTS.test(line))
+    .join('\n');
 }

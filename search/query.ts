@@ -15,8 +15,10 @@ export const MAX_TERMS = 16;
 
 /**
  * 'word': matched by whole words (or a word prefix) in the unicode61 index.
- * 'substr': matched as a substring in the trigram index (3+ characters) or by LIKE
- * (shorter): terms in scripts written without spaces, emoji, symbols.
+ * 'substr': matched as a substring: terms in scripts written without spaces and emoji in
+ * the trigram index (3+ characters) or by LIKE (shorter); terms of symbols only (no letter,
+ * digit or such script, say `->` or `$$$`) always by LIKE, since the trigram index only
+ * holds the lines that have text of those scripts.
  */
 export type TermMode = 'word' | 'substr';
 
@@ -26,7 +28,8 @@ export interface Term {
   mode: TermMode;
 }
 
-const NO_SPACE_SCRIPTS =
+/** Scripts written without spaces between words, and emoji: what unicode61 cannot split into words. */
+export const NO_SPACE_SCRIPTS =
   /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}\p{Script=Tibetan}\p{Extended_Pictographic}\p{Emoji_Presentation}\p{Regional_Indicator}]/u;
 const WORD_CHAR = /[\p{L}\p{N}]/u;
 
@@ -99,7 +102,7 @@ export interface QueryPlan {
   words: string | null;
   /** MATCH expression for the trigram index, or null. */
   trigram: string | null;
-  /** Substrings too short for the trigram index: LIKE patterns (escaped with \). */
+  /** Substrings too short for the trigram index, or of symbols only: LIKE patterns (escaped with \). */
   like: string[];
 }
 
@@ -109,7 +112,7 @@ export function planQuery(terms: readonly Term[]): QueryPlan {
   const like: string[] = [];
   for (const t of terms) {
     if (t.mode === 'word') words.push(ftsString(t.text) + (t.prefix ? ' *' : ''));
-    else if (charCount(t.text) >= 3) tri.push(ftsString(t.text));
+    else if (NO_SPACE_SCRIPTS.test(t.text) && charCount(t.text) >= 3) tri.push(ftsString(t.text));
     else like.push(`%${t.text.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
   }
   return { words: words.length ? words.join(' AND ') : null, trigram: tri.length ? tri.join(' AND ') : null, like };

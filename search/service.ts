@@ -1,7 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import type * as Y from 'yjs';
-import { extractText, titleOf } from './extract.js';
+import { extractText, titleOf, trigramText } from './extract.js';
 import { parseQuery, QuerySyntaxError } from './query.js';
 import { makeSnippet } from './snippet.js';
 import { SearchStore, type Asker } from './store.js';
@@ -12,6 +12,8 @@ export { QuerySyntaxError };
 export interface DocSource {
   read<T>(familyId: string, docName: string, fn: (doc: Y.Doc) => T): Promise<T>;
   onCommitted?(listener: (familyId: string, docName: string) => void): () => void;
+  /** True while sync has updates applied but not yet committed (a group commit is due this turn). */
+  commitPending?(): boolean;
 }
 
 export interface SearchResult {
@@ -64,6 +66,9 @@ export interface SearchDeps {
 
 const CURSOR = /^[A-Za-z0-9_-]{1,40}$/;
 
+/** How many turns an indexing slice waits for sync's pending commit before it runs anyway (a busy server still gets indexed). */
+const MAX_DEFERRALS = 32;
+
 function encodeCursor(offset: number): string {
   return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
 }
@@ -91,7 +96,19 @@ export function createSearchService(deps: SearchDeps): SearchService {
   const idle: Array<() => void> = [];
   const counters = { indexed: 0, indexMs: 0 };
 
+  /**
+   * Resolves at a turn of the event loop where sync has no commit waiting, so an indexing
+   * slice never runs between an update's arrival and its group commit (setImmediate
+   * callbacks run in order: a slice queued before the commit would otherwise go first).
+   */
+  const quietTurn = async (): Promise<void> => {
+    for (let n = 0; n < MAX_DEFERRALS && deps.docs.commitPending?.() && !closed; n++) await yieldToLoop();
+  };
+
+  // Two synchronous slices with a turn of the event loop between them: reading and
+  // extracting the text, then writing the row. Each starts at a quiet turn.
   const indexDoc = async (familyId: string, docName: string, force = false): Promise<void> => {
+    await quietTurn();
     // The version is taken before the text (see DocVersion): a commit in between makes the
     // row look stale, which only costs one more indexing at the next start.
     const readAt = Date.now();
@@ -108,8 +125,14 @@ export function createSearchService(deps: SearchDeps): SearchService {
       text = extractText(doc);
       work += performance.now() - t;
     });
-    const t = performance.now();
-    store.putDoc(familyId, docName, titleOf(text, docName), text, { updatedAt: found.updatedAt, version: String(readAt) }, force);
+    let t = performance.now();
+    const title = titleOf(text, docName);
+    const tri = trigramText(title, text);
+    work += performance.now() - t;
+    await yieldToLoop();
+    await quietTurn();
+    t = performance.now();
+    store.putDoc(familyId, docName, title, text, tri, { updatedAt: found.updatedAt, version: String(readAt) }, force);
     counters.indexed++;
     counters.indexMs += work + performance.now() - t;
   };

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { MEDIA_INSERT } from '../storage/migrations/0009_search.js';
+import { TRI_TEXT } from '../storage/migrations/0011_search_contentless.js';
 import { planQuery, QuerySyntaxError, type Term } from './query.js';
 
 export interface EntryRow {
@@ -38,11 +39,11 @@ export class SearchStore {
     const p = (s: string) => sqlite.prepare(s);
     this.st = {
       docVersion: p(`SELECT updated_at AS updatedAt FROM documents WHERE family_id = ? AND name = ?`),
-      existing: p(`SELECT title, body FROM search_entries WHERE family_id = ? AND kind = 'doc' AND doc_name = ?`),
-      upsert: p(`INSERT INTO search_entries (family_id, kind, doc_name, media_id, title, body, updated_at, source_version)
-        VALUES (@familyId, 'doc', @docName, NULL, @title, @body, @updatedAt, @version)
+      existing: p(`SELECT title, body, tri FROM search_entries WHERE family_id = ? AND kind = 'doc' AND doc_name = ?`),
+      upsert: p(`INSERT INTO search_entries (family_id, kind, doc_name, media_id, title, body, tri, updated_at, source_version)
+        VALUES (@familyId, 'doc', @docName, NULL, @title, @body, @tri, @updatedAt, @version)
         ON CONFLICT (family_id, doc_name) WHERE kind = 'doc'
-        DO UPDATE SET title = excluded.title, body = excluded.body, updated_at = excluded.updated_at, source_version = excluded.source_version`),
+        DO UPDATE SET title = excluded.title, body = excluded.body, tri = excluded.tri, updated_at = excluded.updated_at, source_version = excluded.source_version`),
       touch: p(`UPDATE search_entries SET updated_at = ?, source_version = ? WHERE family_id = ? AND kind = 'doc' AND doc_name = ?`),
       deleteDoc: p(`DELETE FROM search_entries WHERE family_id = ? AND kind = 'doc' AND doc_name = ?`),
       stale: p(`SELECT d.family_id AS familyId, d.name AS docName FROM documents d
@@ -58,8 +59,11 @@ export class SearchStore {
       families: p(`SELECT f.id AS familyId, (SELECT count(*) FROM documents d WHERE d.family_id = f.id) AS docs FROM families f ORDER BY f.id`),
       dropMedia: p(`DELETE FROM search_entries WHERE family_id = ? AND kind = 'media'`),
       addMedia: p(MEDIA_INSERT('media m', 'm.family_id = ? AND m.deleted_at IS NULL')),
-      rebuildWords: p(`INSERT INTO search_words(search_words) VALUES ('rebuild')`),
-      rebuildTri: p(`INSERT INTO search_tri(search_tri) VALUES ('rebuild')`),
+      // Contentless indexes have no 'rebuild': the family's rows are taken out by rowid and put back.
+      dropWords: p(`DELETE FROM search_words WHERE rowid IN (SELECT id FROM search_entries WHERE family_id = ?)`),
+      dropTri: p(`DELETE FROM search_tri WHERE rowid IN (SELECT id FROM search_entries WHERE family_id = ?)`),
+      fillWords: p(`INSERT INTO search_words(rowid, title, body) SELECT id, title, body FROM search_entries WHERE family_id = ?`),
+      fillTri: p(`INSERT INTO search_tri(rowid, text) SELECT id, ${TRI_TEXT('e')} FROM search_entries e WHERE e.family_id = ? AND ${TRI_TEXT('e')} <> ''`),
     };
   }
 
@@ -69,21 +73,22 @@ export class SearchStore {
 
   /**
    * Writes the document's row unless the document is gone by now (deleted while its text
-   * was read); an unchanged text only moves the version, sparing the FTS indexes.
+   * was read); an unchanged text only moves the version, sparing the FTS indexes. `tri` is
+   * what of it goes into the trigram index (extract.ts trigramText).
    */
-  putDoc(familyId: string, docName: string, title: string, body: string, v: DocVersion, force = false): void {
+  putDoc(familyId: string, docName: string, title: string, body: string, tri: string, v: DocVersion, force = false): void {
     this.sqlite.transaction(() => {
       if (!this.docVersion(familyId, docName)) {
         this.st.deleteDoc!.run(familyId, docName);
         return;
       }
-      const old = this.st.existing!.get(familyId, docName) as { title: string; body: string } | undefined;
+      const old = this.st.existing!.get(familyId, docName) as { title: string; body: string; tri: string | null } | undefined;
       if (force && old) this.st.deleteDoc!.run(familyId, docName);
-      else if (old && old.title === title && old.body === body) {
+      else if (old && old.title === title && old.body === body && old.tri === tri) {
         this.st.touch!.run(v.updatedAt, v.version, familyId, docName);
         return;
       }
-      this.st.upsert!.run({ familyId, docName, title, body, updatedAt: v.updatedAt, version: v.version });
+      this.st.upsert!.run({ familyId, docName, title, body, tri, updatedAt: v.updatedAt, version: v.version });
     })();
   }
 
@@ -109,14 +114,16 @@ export class SearchStore {
     return this.st.families!.all() as Array<{ familyId: string; docs: number }>;
   }
 
-  /** The end of a family's rebuild: rows of vanished documents go, media rows are written afresh, both FTS indexes rebuilt from the rows. */
+  /** The end of a family's rebuild: rows of vanished documents go, media rows are written afresh, the family's entries in both FTS indexes rewritten from its rows. */
   finishRebuild(familyId: string): void {
     this.sqlite.transaction(() => {
       this.st.familyOrphans!.run(familyId);
       this.st.dropMedia!.run(familyId);
       this.st.addMedia!.run(familyId);
-      this.st.rebuildWords!.run();
-      this.st.rebuildTri!.run();
+      this.st.dropWords!.run(familyId);
+      this.st.dropTri!.run(familyId);
+      this.st.fillWords!.run(familyId);
+      this.st.fillTri!.run(familyId);
     })();
   }
 
@@ -141,7 +148,7 @@ export class SearchStore {
         where.push('search_tri MATCH @trigram');
       }
       plan.like.forEach((_, i) => where.push(`(e.title LIKE @like${i} ESCAPE '\\' OR e.body LIKE @like${i} ESCAPE '\\')`));
-      const rank = plan.words ? 'bm25(search_words, 4.0, 1.0)' : plan.trigram ? 'bm25(search_tri, 4.0, 1.0)' : '-e.updated_at';
+      const rank = plan.words ? 'bm25(search_words, 4.0, 1.0)' : plan.trigram ? 'bm25(search_tri)' : '-e.updated_at';
       stmt = this.sqlite.prepare(
         `SELECT e.id, e.kind, e.doc_name, e.media_id, e.title, e.body, e.updated_at FROM search_entries e ${joins.join(' ')}
          WHERE ${where.join(' AND ')} ORDER BY ${rank}, e.id`,

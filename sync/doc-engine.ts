@@ -69,6 +69,11 @@ export class DocEngine {
     return () => this.commitListeners.delete(listener);
   }
 
+  /** A group commit is scheduled and has not run yet. */
+  get commitPending(): boolean {
+    return this.flushScheduled;
+  }
+
   peek(familyId: string, name: string): LiveDoc | undefined {
     return this.docs.get(docKey(familyId, name));
   }

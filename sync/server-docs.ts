@@ -42,6 +42,8 @@ export interface ServerDocs {
    * be cheap: debounce and do the work later.
    */
   onCommitted(listener: (familyId: string, docName: string) => void): () => void;
+  /** True while updates are applied but their group commit has not run yet (it runs at the next setImmediate). Cheap: for background work that should let the commit go first. */
+  commitPending(): boolean;
 }
 
 export interface ServerDocsDeps {
@@ -117,6 +119,7 @@ export function createServerDocs(d: ServerDocsDeps): ServerDocs {
     listOverrides: (familyId) => d.overrides.list(familyId),
 
     onCommitted: (listener) => d.engine.onCommitted(listener),
+    commitPending: () => d.engine.commitPending,
 
     setOverride(familyId, docName, subject, access) {
       checkName(docName);
