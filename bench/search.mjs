@@ -285,3 +285,4 @@ const out = {
   },
 };
 console.log(JSON.stringify(out, null, 2));
+process.exit(0); // y-websocket keeps timers alive after destroy

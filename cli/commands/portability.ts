@@ -9,6 +9,8 @@ import { addDataOption, withContext } from '../context.js';
 import { CliError, printJson, printLine } from '../output.js';
 import { byteReporter, mb } from '../progress.js';
 import { lanUrl } from '../lan-url.js';
+import { socketIsLive } from '../../server/admin-socket.js';
+import { reindexFamily } from '../search-reindex.js';
 
 /** Sign-in links after an import last three days: long enough to reach every member. */
 const SIGN_IN_TTL_S = 3 * 86_400;
@@ -78,14 +80,27 @@ export function registerPortability(program: Command): void {
         if (err instanceof ImportError) throw new CliError(`import refused, nothing changed: ${err.message}`);
         throw err;
       }
+      // A running server only catches its search index up at start: have it index the new
+      // family now, so its documents are found without a restart. Without a server, the next
+      // start indexes them (they have no search rows yet). A failure here leaves the import
+      // done: say so, and how to finish.
+      let searchIndexed: number | null = null;
+      if (await socketIsLive(layout.adminSocket)) {
+        try {
+          searchIndexed = await reindexFamily(opts, result.familyId);
+        } catch (err) {
+          process.stderr.write(`import: done, but the running server did not index the family for search (${(err as Error).message}); run: hearth search reindex --family ${result.familyId}\n`);
+        }
+      }
       // No secret travelled: every member gets a one-time sign-in link (a pairing token) to pair a device again.
       const server = opts.url ?? config.publicUrl ?? lanUrl(config.port);
       const signIn = result.members.map((m) => {
         const { token, expiresAt } = createPairingToken(identity, result.familyId, m.id, CLI_ACTOR, SIGN_IN_TTL_S);
         return { memberId: m.id, displayName: m.displayName, role: m.role, link: `hearth://pair?server=${encodeURIComponent(server)}&token=${token}`, expiresAt };
       });
-      if (opts.json) return printJson({ ...result, signIn });
+      if (opts.json) return printJson({ ...result, searchIndexed, signIn });
       printLine(`imported family ${result.familyId} (${result.familyName}): ${result.members.length} members, ${result.documents} documents, ${result.mediaFiles} media files`);
+      if (searchIndexed !== null) printLine(`the running server indexed its ${searchIndexed} documents for search`);
       printLine('no passwords or device credentials travel; each member signs in again with their one-time link (valid 3 days):');
       for (const s of signIn) printLine(`  ${s.displayName} (${s.role}, ${s.memberId}): ${s.link}`);
       printLine('to give a member a password login: hearth member password <memberId>');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { runLive } from '../admin-client.js';
+import { reindexFamily } from '../search-reindex.js';
 import { addDataOption } from '../context.js';
 import { printJson, printLine } from '../output.js';
 
@@ -45,19 +46,7 @@ export function registerSearch(program: Command): void {
       try {
         for (const f of families) {
           progress.family(f.familyId);
-          let after: string | undefined;
-          let documents = 0;
-          // Batches keep each admin-socket request short and let the bar move on a live server.
-          for (;;) {
-            const batch = (await runLive(opts, 'search.reindex', after === undefined ? { familyId: f.familyId } : { familyId: f.familyId, after })).result as {
-              indexed: number;
-              next: string | null;
-            };
-            documents += batch.indexed;
-            progress.tick(batch.indexed);
-            if (batch.next === null) break;
-            after = batch.next;
-          }
+          const documents = await reindexFamily(opts, f.familyId, (n) => progress.tick(n));
           summary.push({ familyId: f.familyId, documents });
         }
       } finally {
