@@ -32,7 +32,7 @@ export function familyExportRoutes(deps: FamilyExportDeps) {
         config: { minRole: 'owner' },
         schema: {
           tags: ['portability'],
-          summary: "The family's rows (no secrets), the documents the owner may read (Yjs updates plus JSON) and media as one streamed tar with a manifest",
+          summary: "The family's rows (no secrets), the documents and vault entries the owner may see (Yjs updates plus JSON; ciphertext as stored) and media as one streamed tar with a manifest",
           response: {
             200: { description: 'The archive (format: docs/portability.md)', content: { 'application/x-tar': { schema: Type.String({ format: 'binary' }) } } },
             ...errors(401, 403, 404),
@@ -48,7 +48,8 @@ export function familyExportRoutes(deps: FamilyExportDeps) {
         const includeDoc = (name: string) => resolveAccess(principal, name, overrides) !== 'none';
         let out: ReturnType<typeof exportFamily>;
         try {
-          out = exportFamily({ layout: deps.layout, familyId, docs: serverDocSource(deps.docs), now, hearthVersion: deps.hearthVersion, includeDoc });
+          // The vault likewise: only what this owner may see through the vault routes (docs/portability.md).
+          out = exportFamily({ layout: deps.layout, familyId, docs: serverDocSource(deps.docs), now, hearthVersion: deps.hearthVersion, includeDoc, asMember: principal.memberId });
         } catch (err) {
           if (err instanceof ExportError) throw notFound('family');
           throw err;
