@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type Database from 'better-sqlite3';
 import tar from 'tar-stream';
 import * as Y from 'yjs';
 import type { DataDirLayout } from '../storage/data-dir.js';
@@ -290,6 +291,17 @@ export async function importFamily(o: ImportOptions): Promise<ImportResult> {
     for (const dir of new Set(placed.map((p) => path.dirname(p)))) fsyncDir(dir);
 
     const counts: Record<string, number> = {};
+    // One prepared statement per table and column set, not one per row.
+    const inserts = new Map<string, Database.Statement>();
+    const insertFor = (table: string, cols: string[]) => {
+      const key = `${table}\0${cols.join(',')}`;
+      let st = inserts.get(key);
+      if (!st) {
+        st = o.storage.sqlite.prepare(`INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
+        inserts.set(key, st);
+      }
+      return st;
+    };
     o.storage.sqlite.transaction(() => {
       for (const t of exportedTables()) {
         const list = rows.get(t.name) ?? [];
@@ -299,9 +311,7 @@ export async function importFamily(o: ImportOptions): Promise<ImportResult> {
           if (!row) continue;
           const cols = t.columns.filter((c) => Object.hasOwn(row, c));
           try {
-            o.storage.sqlite
-              .prepare(`INSERT INTO "${t.name}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`)
-              .run(...cols.map((c) => row[c] ?? null));
+            insertFor(t.name, cols).run(...cols.map((c) => row[c] ?? null));
           } catch (err) {
             const msg = (err as Error).message;
             if (/UNIQUE|PRIMARY KEY/.test(msg)) throw new ImportError('CONFLICT', `${t.name}: a row of the archive clashes with one on this server (${msg})`);
