@@ -24,7 +24,7 @@ import {
   type ExportManifest,
   type ManifestFile,
 } from './format.js';
-import { exportedTables, familyColumnOf, type Row } from './tables.js';
+import { exportedTables, familyColumnOf, IMPORT_CHECKS, type Row } from './tables.js';
 
 export interface ExportProgress {
   phase: 'rows' | 'documents' | 'vault' | 'media' | 'done';
@@ -70,7 +70,7 @@ export interface ExportSummary {
 }
 
 export class ExportError extends Error {
-  constructor(readonly code: 'NOT_FOUND', message: string) {
+  constructor(readonly code: 'NOT_FOUND' | 'BUSY', message: string) {
     super(message);
   }
 }
@@ -89,6 +89,8 @@ interface Snapshot {
   media: MediaFile[];
   /** Every file of vault/<familyId>/ (or those the exported rows name, for a one-member export). */
   vault: MediaFile[];
+  /** What import's checks would say of this snapshot (null: it would import). */
+  problem: string | null;
 }
 
 /**
@@ -105,6 +107,8 @@ function takeSnapshot(o: ExportOptions, sqlite: Database.Database): Snapshot {
     const rows: Snapshot['rows'] = [];
     // Values that name vault files, for a one-member export's file filter.
     const fileNames = new Set<string>();
+    // The rows import's checks look at (members and the vault's: small), to run them here too.
+    const checked = new Map<string, Row[]>();
     for (const t of tables) {
       const cols = [...t.columns.map((c) => `"${c}"`), ...Object.entries(t.virtual ?? {}).map(([alias, expr]) => `(${expr}) AS "${alias}"`)];
       const scoped = o.asMember !== undefined && t.memberExportWhere;
@@ -114,8 +118,11 @@ function takeSnapshot(o: ExportOptions, sqlite: Database.Database): Snapshot {
       let lines: string[] = [];
       let count = 0;
       const iter = (scoped ? stmt.iterate(o.familyId, { member: o.asMember }) : stmt.iterate(o.familyId)) as IterableIterator<Row>;
+      const keep: Row[] | null = t.name === 'members' || t.name.startsWith('vault_') ? [] : null;
+      if (keep) checked.set(t.name, keep);
       for (const row of iter) {
         for (const c of t.namesFiles ?? []) if (typeof row[c] === 'string') fileNames.add(row[c]);
+        keep?.push({ ...row });
         for (const [k, v] of Object.entries(row)) if (Buffer.isBuffer(v)) (row as Record<string, unknown>)[k] = { $base64: v.toString('base64') };
         lines.push(JSON.stringify(row));
         count++;
@@ -161,7 +168,10 @@ function takeSnapshot(o: ExportOptions, sqlite: Database.Database): Snapshot {
       omittedDocuments: allDocs.length - docNames.length,
       vaultScope: o.asMember === undefined ? 'family' : 'member',
     };
-    return { header, rows, docNames, media, vault };
+    const listed = new Set(vault.map((f) => f.name));
+    let problem: string | null = null;
+    for (const check of IMPORT_CHECKS) problem ??= check(checked, listed);
+    return { header, rows, docNames, media, vault, problem };
   })();
 }
 
@@ -176,7 +186,12 @@ export function exportFamily(o: ExportOptions): { stream: Readable; done: Promis
   sqlite.pragma('busy_timeout = 5000');
   let snap: Snapshot;
   try {
+    // The file list is read from disk, not from the snapshot: an entry cancelled between the
+    // two (its row still sealed here, its file gone) makes a snapshot import would refuse.
+    // A new read transaction sees the cancel committed, so try again.
     snap = takeSnapshot(o, sqlite);
+    for (let i = 0; snap.problem && i < 4; i++) snap = takeSnapshot(o, sqlite);
+    if (snap.problem) throw new ExportError('BUSY', `the vault kept changing while it was read; run the export again (${snap.problem})`);
   } catch (err) {
     sqlite.close();
     throw err;

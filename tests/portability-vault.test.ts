@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '../jobs/clock.js';
 import { readInbox } from '../notifications/inbox.js';
 import { toB64, vaultSodium } from '../client/index.js';
-import { importFamily, ImportError, PORTABLE_TABLES } from '../portability/index.js';
+import { exportFamilyToFile, ExportError, importFamily, ImportError, PORTABLE_TABLES } from '../portability/index.js';
 import { openStorage } from '../storage/database.js';
 import { ensureDataDir } from '../storage/data-dir.js';
 import { api, expectError, runCli, seedFamily, startTestServerWith, tempDir, type Family, type TestServer } from './helpers/hearth.js';
@@ -269,5 +269,20 @@ describe('the vault in family export and import', () => {
     } finally {
       storage.close();
     }
+  });
+
+  it('an entry whose file is gone while its row is sealed (a cancel between the row read and the file listing) is never exported half', async () => {
+    const { id } = await A.seal({ title: 'going', text: `${MARKER} going` }, [B.memberId], { requestWaitDays: 2 });
+    // What a cancel committed mid-export looks like to a read transaction that began before it.
+    fs.rmSync(path.join(a.server.layout.vault, fam.familyId, `${id}.entry`));
+    const out = path.join(tempDir('hearth-vexport-busy-'), 'f.tar');
+    const err = await exportFamilyToFile({ layout: a.server.layout, familyId: fam.familyId, now: Date.now(), hearthVersion: 'test', out }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExportError);
+    expect(err).toMatchObject({ code: 'BUSY', message: expect.stringContaining(`vault/${id}.entry`) });
+    expect(fs.existsSync(out)).toBe(false);
+    // Once the cancel has committed the snapshot agrees with the disk again.
+    expect((await A.call('POST', `/entries/${id}/cancel`)).status).toBe(200);
+    const ok = await exportFamilyToFile({ layout: a.server.layout, familyId: fam.familyId, now: Date.now(), hearthVersion: 'test', out });
+    expect(ok.rows.vault_entries).toBe(6);
   });
 });
