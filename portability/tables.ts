@@ -6,10 +6,10 @@
  * Secrets never travel: a column that is not listed in `columns` is not exported. A
  * `virtual` column is computed at export (e.g. "had a secret") and dropped at import.
  *
- * VAULT HOOK (migration 8, branch `vault`): add the vault's tables with one line each,
- * e.g. in vault/portability.ts, imported once by the runtime:
- *   registerPortableTable({ name: 'vault_entries', columns: [...], memberWhere: 'owner_member_id = ?' });
- * Entries travel as ciphertext and sealed keys only, exactly as stored.
+ * The vault's tables are registered in portability/vault-tables.ts (every column, as
+ * stored, with `memberExportWhere` for an owner's HTTP export); its files travel as the
+ * vault/<familyId>/ folder itself (portability/vault-files.ts). A new vault table needs one
+ * registerPortableTable call there: tests/portability-vault.test.ts fails until it has one.
  */
 /** BLOB columns (vault ciphertext) are Buffers here and `{ "$base64": "…" }` in the archive. */
 export type SqlValue = string | number | null | Buffer;
