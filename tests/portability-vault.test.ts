@@ -226,6 +226,15 @@ describe('the vault in family export and import', () => {
       const cli = await runCli(['import', file, '--data', dir]);
       expect(cli.code).not.toBe(0);
       expect(cli.stderr).toContain(victim);
+      // A clash found only in the rows' transaction, after the vault files were placed: they go again.
+      const ob = entries.get('rows/vault_outbox/0000.jsonl')!;
+      const outboxId = String(JSON.parse(archive.subarray(ob.data, ob.data + ob.size).toString('utf8').split('\n')[0]!).id);
+      storage.sqlite
+        .prepare("INSERT INTO vault_outbox (id, family_id, member_id, kind, title, body, created_at) VALUES (?, 'other_family', 'm', 'k', 't', 'b', 0)")
+        .run(outboxId);
+      const clash = await importFamily({ storage, layout, input: fs.createReadStream(archiveFile), now: Date.now() }).catch((e: unknown) => e);
+      expect(clash).toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('vault_outbox') });
+      storage.sqlite.prepare('DELETE FROM vault_outbox').run();
       for (const t of ['families', 'members', ...VAULT_TABLES]) expect(storage.sqlite.prepare(`SELECT count(*) FROM ${t}`).pluck().get(), t).toBe(0);
       expect(walkFiles(layout.vault)).toEqual([]);
       expect(fs.readdirSync(layout.vault)).toEqual([]);
