@@ -8,6 +8,7 @@ import tar from 'tar-stream';
 import type { DataDirLayout } from '../storage/data-dir.js';
 import { mediaPaths, DERIVED_VARIANTS } from '../media/paths.js';
 import { renderDocJson } from './doc-json.js';
+import { listVaultFiles, namedBy } from './vault-files.js';
 import { storedDocSource, type DocSource } from './docs-source.js';
 import {
   HEADER_ENTRY,
@@ -17,15 +18,16 @@ import {
   docUpdateEntry,
   mediaEntry,
   rowsEntry,
+  vaultEntry,
   sha256,
   type ExportHeader,
   type ExportManifest,
   type ManifestFile,
 } from './format.js';
-import { exportedTables, familyColumnOf, type Row } from './tables.js';
+import { exportedTables, familyColumnOf, IMPORT_CHECKS, type Row } from './tables.js';
 
 export interface ExportProgress {
-  phase: 'rows' | 'documents' | 'media' | 'done';
+  phase: 'rows' | 'documents' | 'vault' | 'media' | 'done';
   files: number;
   totalFiles: number;
   bytes: number;
@@ -47,6 +49,12 @@ export interface ExportOptions {
    * stay out of an export made with a member's token.
    */
   includeDoc?: (docName: string) => boolean;
+  /**
+   * An export made with this member's token (the owners' HTTP export): tables with a
+   * `memberExportWhere` (the vault's) take only the rows that member may see, and only
+   * the vault files those rows name. Default: everything (the operator's CLI).
+   */
+  asMember?: string;
   onProgress?: (p: ExportProgress) => void;
 }
 
@@ -56,11 +64,13 @@ export interface ExportSummary {
   documents: number;
   mediaFiles: number;
   mediaBytes: number;
+  vaultFiles: number;
+  vaultBytes: number;
   rows: Record<string, number>;
 }
 
 export class ExportError extends Error {
-  constructor(readonly code: 'NOT_FOUND', message: string) {
+  constructor(readonly code: 'NOT_FOUND' | 'BUSY', message: string) {
     super(message);
   }
 }
@@ -77,6 +87,10 @@ interface Snapshot {
   rows: { table: string; chunks: string[]; count: number }[];
   docNames: string[];
   media: MediaFile[];
+  /** Every file of vault/<familyId>/ (or those the exported rows name, for a one-member export). */
+  vault: MediaFile[];
+  /** What import's checks would say of this snapshot (null: it would import). */
+  problem: string | null;
 }
 
 /**
@@ -91,14 +105,24 @@ function takeSnapshot(o: ExportOptions, sqlite: Database.Database): Snapshot {
     if (!fam) throw new ExportError('NOT_FOUND', `no family ${o.familyId}`);
     const tables = exportedTables();
     const rows: Snapshot['rows'] = [];
+    // Values that name vault files, for a one-member export's file filter.
+    const fileNames = new Set<string>();
+    // The rows import's checks look at (members and the vault's: small), to run them here too.
+    const checked = new Map<string, Row[]>();
     for (const t of tables) {
       const cols = [...t.columns.map((c) => `"${c}"`), ...Object.entries(t.virtual ?? {}).map(([alias, expr]) => `(${expr}) AS "${alias}"`)];
-      const where = `"${familyColumnOf(t)}" = ?${t.exportWhere ? ` AND (${t.exportWhere})` : ''}`;
+      const scoped = o.asMember !== undefined && t.memberExportWhere;
+      const where = `"${familyColumnOf(t)}" = ?${t.exportWhere ? ` AND (${t.exportWhere})` : ''}${scoped ? ` AND (${t.memberExportWhere})` : ''}`;
       const stmt = sqlite.prepare(`SELECT ${cols.join(', ')} FROM "${t.name}" WHERE ${where} ORDER BY rowid`);
       const chunks: string[] = [];
       let lines: string[] = [];
       let count = 0;
-      for (const row of stmt.iterate(o.familyId) as IterableIterator<Row>) {
+      const iter = (scoped ? stmt.iterate(o.familyId, { member: o.asMember }) : stmt.iterate(o.familyId)) as IterableIterator<Row>;
+      const keep: Row[] | null = t.name === 'members' || t.name.startsWith('vault_') ? [] : null;
+      if (keep) checked.set(t.name, keep);
+      for (const row of iter) {
+        for (const c of t.namesFiles ?? []) if (typeof row[c] === 'string') fileNames.add(row[c]);
+        keep?.push({ ...row });
         for (const [k, v] of Object.entries(row)) if (Buffer.isBuffer(v)) (row as Record<string, unknown>)[k] = { $base64: v.toString('base64') };
         lines.push(JSON.stringify(row));
         count++;
@@ -129,6 +153,10 @@ function takeSnapshot(o: ExportOptions, sqlite: Database.Database): Snapshot {
         }
       }
     }
+    // Listed inside the read transaction: a file written after it (with its row) is in neither.
+    const vault = listVaultFiles(o.layout, o.familyId)
+      .filter((f) => o.asMember === undefined || namedBy(fileNames, f.rel))
+      .map((f) => ({ name: f.rel, abs: f.abs, size: f.size }));
     const header: ExportHeader = {
       format: 'hearth-family-export',
       version: 1,
@@ -138,8 +166,12 @@ function takeSnapshot(o: ExportOptions, sqlite: Database.Database): Snapshot {
       familyName: fam.name,
       tables: tables.map((t) => t.name),
       omittedDocuments: allDocs.length - docNames.length,
+      vaultScope: o.asMember === undefined ? 'family' : 'member',
     };
-    return { header, rows, docNames, media };
+    const listed = new Set(vault.map((f) => f.name));
+    let problem: string | null = null;
+    for (const check of IMPORT_CHECKS) problem ??= check(checked, listed);
+    return { header, rows, docNames, media, vault, problem };
   })();
 }
 
@@ -154,7 +186,12 @@ export function exportFamily(o: ExportOptions): { stream: Readable; done: Promis
   sqlite.pragma('busy_timeout = 5000');
   let snap: Snapshot;
   try {
+    // The file list is read from disk, not from the snapshot: an entry cancelled between the
+    // two (its row still sealed here, its file gone) makes a snapshot import would refuse.
+    // A new read transaction sees the cancel committed, so try again.
     snap = takeSnapshot(o, sqlite);
+    for (let i = 0; snap.problem && i < 4; i++) snap = takeSnapshot(o, sqlite);
+    if (snap.problem) throw new ExportError('BUSY', `the vault kept changing while it was read; run the export again (${snap.problem})`);
   } catch (err) {
     sqlite.close();
     throw err;
@@ -165,10 +202,12 @@ export function exportFamily(o: ExportOptions): { stream: Readable; done: Promis
   const progress: ExportProgress = {
     phase: 'rows',
     files: 0,
-    totalFiles: snap.media.length,
+    totalFiles: snap.vault.length + snap.media.length,
     bytes: 0,
-    totalBytes: snap.media.reduce((n, m) => n + m.size, 0),
+    totalBytes: [...snap.vault, ...snap.media].reduce((n, m) => n + m.size, 0),
   };
+  const mediaBytes = snap.media.reduce((n, m) => n + m.size, 0);
+  const vaultBytes = snap.vault.reduce((n, m) => n + m.size, 0);
   const mtime = new Date(o.now);
 
   const addBuffer = (name: string, data: Uint8Array) =>
@@ -180,6 +219,15 @@ export function exportFamily(o: ExportOptions): { stream: Readable; done: Promis
     });
 
   const addFile = async (name: string, f: MediaFile) => {
+    // An empty file (a zero-byte attachment) is a header and nothing more.
+    if (f.size === 0) return addBuffer(name, new Uint8Array(0));
+    let src: fs.ReadStream;
+    try {
+      // Opened before its tar header is written, so a file removed since the listing fails cleanly.
+      src = await openForRead(f.abs, f.size);
+    } catch (err) {
+      throw new Error(`${name} vanished while exporting (run the export again): ${(err as Error).message}`);
+    }
     const hash = crypto.createHash('sha256');
     let size = 0;
     const entry = pack.entry({ name, size: f.size, mtime, mode: 0o600 });
@@ -191,8 +239,8 @@ export function exportFamily(o: ExportOptions): { stream: Readable; done: Promis
         cb(null, chunk);
       },
     });
-    await pipeline(fs.createReadStream(f.abs, { highWaterMark: 1 << 20, start: 0, end: Math.max(0, f.size - 1) }), tap, entry as unknown as NodeJS.WritableStream);
-    // Content-addressed files are never rewritten; a size change means the disk lied.
+    await pipeline(src, tap, entry as unknown as NodeJS.WritableStream);
+    // Content-addressed media are never rewritten, nor are vault files (written once, under a new name); a size change means the disk lied.
     if (size !== f.size) throw new Error(`${name} changed size while exporting`);
     files.push({ path: name, size, sha256: hash.digest('hex') });
   };
@@ -214,6 +262,13 @@ export function exportFamily(o: ExportOptions): { stream: Readable; done: Promis
         await addBuffer(docJsonEntry(name), Buffer.from(JSON.stringify(renderDocJson(name, update), null, 1)));
       }
       sqlite.close();
+      progress.phase = 'vault';
+      o.onProgress?.(progress);
+      for (const v of snap.vault) {
+        await addFile(vaultEntry(v.name), v);
+        progress.files++;
+        o.onProgress?.(progress);
+      }
       progress.phase = 'media';
       o.onProgress?.(progress);
       for (const m of snap.media) {
@@ -223,7 +278,7 @@ export function exportFamily(o: ExportOptions): { stream: Readable; done: Promis
       }
       const manifest: ExportManifest = {
         files,
-        counts: { rows: rowCounts, documents: snap.docNames.length, mediaFiles: snap.media.length, mediaBytes: progress.totalBytes },
+        counts: { rows: rowCounts, documents: snap.docNames.length, mediaFiles: snap.media.length, mediaBytes, vaultFiles: snap.vault.length, vaultBytes },
       };
       const body = Buffer.from(JSON.stringify(manifest));
       await new Promise<void>((resolve, reject) =>
@@ -232,7 +287,16 @@ export function exportFamily(o: ExportOptions): { stream: Readable; done: Promis
       pack.finalize();
       progress.phase = 'done';
       o.onProgress?.(progress);
-      return { familyId: o.familyId, entries: files.length + 1, documents: snap.docNames.length, mediaFiles: snap.media.length, mediaBytes: progress.totalBytes, rows: rowCounts };
+      return {
+        familyId: o.familyId,
+        entries: files.length + 1,
+        documents: snap.docNames.length,
+        mediaFiles: snap.media.length,
+        mediaBytes,
+        vaultFiles: snap.vault.length,
+        vaultBytes,
+        rows: rowCounts,
+      };
     } catch (err) {
       pack.destroy(err as Error);
       throw err;
@@ -265,4 +329,13 @@ export async function exportFamilyToFile(o: ExportOptions & { out: string }): Pr
     fs.rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/** Opens a file for streaming, failing (ENOENT) before any tar header is committed for it. */
+function openForRead(abs: string, size: number): Promise<fs.ReadStream> {
+  return new Promise((resolve, reject) => {
+    const rs = fs.createReadStream(abs, { highWaterMark: 1 << 20, start: 0, end: size - 1 });
+    rs.once('open', () => resolve(rs));
+    rs.once('error', reject);
+  });
 }

@@ -11,6 +11,12 @@ export interface ExportHeader {
   tables: string[];
   /** Documents left out because the member who asked may not read them (HTTP export); 0 from the CLI. */
   omittedDocuments: number;
+  /**
+   * Whose vault: 'family' (the operator's CLI: every vault row and file) or 'member'
+   * (an owner's HTTP export: what that owner may see, docs/portability.md). Missing in
+   * archives from before the vault travelled.
+   */
+  vaultScope?: 'family' | 'member';
 }
 
 export interface ManifestFile {
@@ -22,7 +28,7 @@ export interface ManifestFile {
 /** The archive's last entry: every earlier entry's size and SHA-256 (the header's too). */
 export interface ExportManifest {
   files: ManifestFile[];
-  counts: { rows: Record<string, number>; documents: number; mediaFiles: number; mediaBytes: number };
+  counts: { rows: Record<string, number>; documents: number; mediaFiles: number; mediaBytes: number; vaultFiles?: number; vaultBytes?: number };
 }
 
 export const HEADER_ENTRY = 'hearth-export.json';
@@ -33,6 +39,8 @@ export const rowsEntry = (table: string, chunk: number) => `rows/${table}/${Stri
 export const docUpdateEntry = (docName: string) => `docs/${docName}.yjs`;
 export const docJsonEntry = (docName: string) => `docs/${docName}.json`;
 export const mediaEntry = (fileName: string) => `media/${fileName}`;
+/** A file of vault/<familyId>/, by its path relative to that folder. */
+export const vaultEntry = (rel: string) => `vault/${rel}`;
 
 export const sha256 = (b: Uint8Array): string => crypto.createHash('sha256').update(b).digest('hex');
 

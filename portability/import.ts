@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type Database from 'better-sqlite3';
 import tar from 'tar-stream';
 import * as Y from 'yjs';
 import type { DataDirLayout } from '../storage/data-dir.js';
@@ -10,7 +11,8 @@ import { ensureDirDurable, fsyncDir, unlinkQuiet } from '../media/fs-util.js';
 import { mediaPaths } from '../media/paths.js';
 import { isValidDocName } from '../sync/doc-name.js';
 import { HEADER_ENTRY, MANIFEST_ENTRY, type ExportHeader, type ExportManifest } from './format.js';
-import { exportedTables, familyColumnOf, type PortableTable, type Row } from './tables.js';
+import { exportedTables, familyColumnOf, IMPORT_CHECKS, type PortableTable, type Row } from './tables.js';
+import { familyVaultDir, isValidVaultPath } from './vault-files.js';
 
 export class ImportError extends Error {
   constructor(
@@ -39,6 +41,7 @@ export interface ImportResult {
   rows: Record<string, number>;
   documents: number;
   mediaFiles: number;
+  vaultFiles: number;
 }
 
 const MAX_JSON_ENTRY = 64 << 20;
@@ -107,6 +110,9 @@ export async function importFamily(o: ImportOptions): Promise<ImportResult> {
   const tables = new Map(exportedTables().map((t) => [t.name, t]));
   const seen = new Map<string, Seen>();
   const temps = new Map<string, string>(); // media file name -> temp path
+  const vaultTemps = new Map<string, string>(); // path under vault/<familyId>/ -> temp path
+  fs.mkdirSync(o.layout.vaultTmp, { recursive: true, mode: 0o700 });
+  const createdDirs: string[] = [];
   const rowChunks = new Map<string, Buffer[]>();
   const docs = new Map<string, Buffer>();
   let header: ExportHeader | null = null;
@@ -170,6 +176,12 @@ export async function importFamily(o: ImportOptions): Promise<ImportResult> {
           temps.set(file, tmp);
           s = await spool(entry, tmp);
           if (!file.includes('.') && s.sha256 !== file) bad(`${name}: content does not match its hash`);
+        } else if (name.startsWith('vault/')) {
+          const rel = name.slice(6);
+          if (!isValidVaultPath(rel)) bad(`${name}: not a vault file name`);
+          const tmp = path.join(o.layout.vaultTmp, `import-${process.pid}-${crypto.randomBytes(8).toString('hex')}`);
+          vaultTemps.set(rel, tmp);
+          s = await spool(entry, tmp);
         } else {
           bad(`${name}: unknown entry`);
         }
@@ -236,6 +248,11 @@ export async function importFamily(o: ImportOptions): Promise<ImportResult> {
       }
     }
     for (const file of temps.keys()) if (!mediaShas.has(file.slice(0, 64))) bad(`media/${file} belongs to no media row`);
+    const vaultFiles = new Set(vaultTemps.keys());
+    for (const check of IMPORT_CHECKS) {
+      const problem = check(rows, vaultFiles);
+      if (problem) bad(problem);
+    }
 
     if (o.storage.sqlite.prepare('SELECT 1 FROM families WHERE id = ?').get(h.familyId)) {
       throw new ImportError('CONFLICT', `family ${h.familyId} already exists on this server (delete it first with \`hearth family delete\`, or import elsewhere)`);
@@ -254,9 +271,37 @@ export async function importFamily(o: ImportOptions): Promise<ImportResult> {
       }
       temps.delete(file);
     }
+    // Vault files likewise, before the rows that name them. Not content-addressed: one already
+    // there (a leftover no row names, since the family is not here) is a clash, never overwritten.
+    const vaultRoot = familyVaultDir(o.layout, h.familyId);
+    for (const rel of vaultFiles) {
+      const dst = path.join(vaultRoot, ...rel.split('/'));
+      if (fs.existsSync(dst)) {
+        throw new ImportError('CONFLICT', `vault/${rel} already exists in this data dir's vault/${h.familyId}/ (a leftover? remove that folder first)`);
+      }
+    }
+    for (const [rel, tmp] of vaultTemps) {
+      const dst = path.join(vaultRoot, ...rel.split('/'));
+      for (let d = path.dirname(dst); d.length >= vaultRoot.length && !fs.existsSync(d); d = path.dirname(d)) createdDirs.unshift(d);
+      ensureDirDurable(path.dirname(dst), o.layout.vault);
+      fs.renameSync(tmp, dst);
+      placed.push(dst);
+      vaultTemps.delete(rel);
+    }
     for (const dir of new Set(placed.map((p) => path.dirname(p)))) fsyncDir(dir);
 
     const counts: Record<string, number> = {};
+    // One prepared statement per table and column set, not one per row.
+    const inserts = new Map<string, Database.Statement>();
+    const insertFor = (table: string, cols: string[]) => {
+      const key = `${table}\0${cols.join(',')}`;
+      let st = inserts.get(key);
+      if (!st) {
+        st = o.storage.sqlite.prepare(`INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
+        inserts.set(key, st);
+      }
+      return st;
+    };
     o.storage.sqlite.transaction(() => {
       for (const t of exportedTables()) {
         const list = rows.get(t.name) ?? [];
@@ -266,9 +311,7 @@ export async function importFamily(o: ImportOptions): Promise<ImportResult> {
           if (!row) continue;
           const cols = t.columns.filter((c) => Object.hasOwn(row, c));
           try {
-            o.storage.sqlite
-              .prepare(`INSERT INTO "${t.name}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`)
-              .run(...cols.map((c) => row[c] ?? null));
+            insertFor(t.name, cols).run(...cols.map((c) => row[c] ?? null));
           } catch (err) {
             const msg = (err as Error).message;
             if (/UNIQUE|PRIMARY KEY/.test(msg)) throw new ImportError('CONFLICT', `${t.name}: a row of the archive clashes with one on this server (${msg})`);
@@ -289,7 +332,7 @@ export async function importFamily(o: ImportOptions): Promise<ImportResult> {
       recordAudit(o.storage.db, 'family.import', o.actor ?? { ip: 'cli' }, {
         familyId: h.familyId,
         target: h.familyId,
-        details: { from: h.hearthVersion, exportedAt: h.createdAt, documents: docs.size, mediaFiles: placed.length },
+        details: { from: h.hearthVersion, exportedAt: h.createdAt, documents: docs.size, mediaFiles: placed.length - vaultFiles.size, vaultFiles: vaultFiles.size },
       });
     })();
 
@@ -299,12 +342,21 @@ export async function importFamily(o: ImportOptions): Promise<ImportResult> {
       displayName: String(m.display_name),
       role: String(m.role),
     }));
-    return { familyId: h.familyId, familyName: String(fam[0]!.name), members, rows: counts, documents: docs.size, mediaFiles: mf.counts.mediaFiles };
+    return { familyId: h.familyId, familyName: String(fam[0]!.name), members, rows: counts, documents: docs.size, mediaFiles: mf.counts.mediaFiles, vaultFiles: vaultFiles.size };
   } catch (err) {
     for (const p of placed) unlinkQuiet(p);
+    // Folders this import made for vault files, deepest first (only if still empty).
+    for (const d of [...new Set(createdDirs)].sort((a, b) => b.length - a.length)) {
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        // not empty or gone
+      }
+    }
     throw err;
   } finally {
     for (const tmp of temps.values()) unlinkQuiet(tmp);
+    for (const tmp of vaultTemps.values()) unlinkQuiet(tmp);
   }
 }
 

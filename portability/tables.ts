@@ -6,10 +6,10 @@
  * Secrets never travel: a column that is not listed in `columns` is not exported. A
  * `virtual` column is computed at export (e.g. "had a secret") and dropped at import.
  *
- * VAULT HOOK (migration 8, branch `vault`): add the vault's tables with one line each,
- * e.g. in vault/portability.ts, imported once by the runtime:
- *   registerPortableTable({ name: 'vault_entries', columns: [...], memberWhere: 'owner_member_id = ?' });
- * Entries travel as ciphertext and sealed keys only, exactly as stored.
+ * The vault's tables are registered in portability/vault-tables.ts (every column, as
+ * stored, with `memberExportWhere` for an owner's HTTP export); its files travel as the
+ * vault/<familyId>/ folder itself (portability/vault-files.ts). A new vault table needs one
+ * registerPortableTable call there: tests/portability-vault.test.ts fails until it has one.
  */
 /** BLOB columns (vault ciphertext) are Buffers here and `{ "$base64": "…" }` in the archive. */
 export type SqlValue = string | number | null | Buffer;
@@ -36,6 +36,17 @@ export interface PortableTable {
   memberWhere?: string;
   /** Deleted when the whole family is erased, in reverse registry order (default true). */
   eraseWithFamily?: boolean;
+  /**
+   * The rows an export made with one member's token (the owners' HTTP export) takes: a
+   * condition where `@member` is that member. Omitted: all of the family's rows go.
+   */
+  memberExportWhere?: string;
+  /**
+   * Columns whose values name files under vault/<familyId>/ (an id or a file name). An
+   * export made with one member's token takes only the vault files its rows name this
+   * way (portability/vault-files.ts); the operator's export takes every file.
+   */
+  namesFiles?: readonly string[];
 }
 
 export const PORTABLE_TABLES: PortableTable[] = [
@@ -84,6 +95,17 @@ export function registerPortableTable(t: PortableTable): void {
   if (PORTABLE_TABLES.some((x) => x.name === t.name)) throw new Error(`portable table ${t.name} registered twice`);
   if (!/^[a-z_]+$/.test(t.name)) throw new Error(`bad table name ${t.name}`);
   PORTABLE_TABLES.push(t);
+}
+
+/**
+ * A check of the parsed archive before import writes anything: the rows by table and
+ * the vault files it carries (paths relative to vault/<familyId>/). Returns what is
+ * wrong (the import is refused with that message), or null.
+ */
+export type ImportCheck = (rows: ReadonlyMap<string, readonly Row[]>, vaultFiles: ReadonlySet<string>) => string | null;
+export const IMPORT_CHECKS: ImportCheck[] = [];
+export function registerImportCheck(check: ImportCheck): void {
+  IMPORT_CHECKS.push(check);
 }
 
 /** Tables whose rows travel in the archive (an entry with no columns is erasure-only). */

@@ -19,7 +19,7 @@ export function registerPortability(program: Command): void {
   addDataOption(
     program
       .command('export')
-      .description("export one family (rows without secrets, documents, media) as a tar file; works while the server runs")
+      .description("export one family (rows without secrets, documents, vault ciphertexts, media) as a tar file; works while the server runs")
       .requiredOption('--family <id>', 'family id')
       .requiredOption('--out <file>', 'the .tar file to write')
       .option('--no-derived', 'leave thumbnails and previews out (the importing server makes them again)')
@@ -44,7 +44,10 @@ export function registerPortability(program: Command): void {
           report.stop();
           recordAudit(storage.db, 'family.export', CLI_ACTOR, { familyId: opts.family, target: opts.family, details: { bytes: r.bytes } });
           if (opts.json) printJson(r);
-          else printLine(`exported family ${r.familyId}: ${r.documents} documents, ${r.mediaFiles} media files (${mb(r.mediaBytes)}), ${mb(r.bytes)} in ${r.file}`);
+          else
+            printLine(
+              `exported family ${r.familyId}: ${r.documents} documents, ${r.rows.vault_entries ?? 0} vault entries (${r.vaultFiles} files, ${mb(r.vaultBytes)}), ${r.mediaFiles} media files (${mb(r.mediaBytes)}), ${mb(r.bytes)} in ${r.file}`,
+            );
         } catch (err) {
           report.stop();
           if (err instanceof ExportError) throw new CliError(err.message);
@@ -99,9 +102,12 @@ export function registerPortability(program: Command): void {
         return { memberId: m.id, displayName: m.displayName, role: m.role, link: `hearth://pair?server=${encodeURIComponent(server)}&token=${token}`, expiresAt };
       });
       if (opts.json) return printJson({ ...result, searchIndexed, signIn });
-      printLine(`imported family ${result.familyId} (${result.familyName}): ${result.members.length} members, ${result.documents} documents, ${result.mediaFiles} media files`);
+      printLine(
+        `imported family ${result.familyId} (${result.familyName}): ${result.members.length} members, ${result.documents} documents, ${result.rows.vault_entries ?? 0} vault entries (${result.vaultFiles} files), ${result.mediaFiles} media files`,
+      );
       if (searchIndexed !== null) printLine(`the running server indexed its ${searchIndexed} documents for search`);
       printLine('no passwords or device credentials travel; each member signs in again with their one-time link (valid 3 days):');
+      if (result.rows.vault_keys) printLine('vault keys travelled wrapped: after signing in, each member restores theirs with their vault passphrase');
       for (const s of signIn) printLine(`  ${s.displayName} (${s.role}, ${s.memberId}): ${s.link}`);
       printLine('to give a member a password login: hearth member password <memberId>');
     });

@@ -9,7 +9,7 @@ import { resolveAccess, type ServerDocs } from '../../sync/index.js';
 import { CONTENT_TYPE, ExportError, exportFamily, fileNameFor, serverDocSource } from '../../portability/index.js';
 import { familyIdOf } from '../tenancy.js';
 import { errors } from '../schemas.js';
-import { notFound } from '../errors.js';
+import { conflict, notFound } from '../errors.js';
 import { actorOf } from './route-deps.js';
 import { principalOf } from '../auth.js';
 
@@ -32,10 +32,10 @@ export function familyExportRoutes(deps: FamilyExportDeps) {
         config: { minRole: 'owner' },
         schema: {
           tags: ['portability'],
-          summary: "The family's rows (no secrets), the documents the owner may read (Yjs updates plus JSON) and media as one streamed tar with a manifest",
+          summary: "The family's rows (no secrets), the documents and vault entries the owner may see (Yjs updates plus JSON; ciphertext as stored) and media as one streamed tar with a manifest",
           response: {
             200: { description: 'The archive (format: docs/portability.md)', content: { 'application/x-tar': { schema: Type.String({ format: 'binary' }) } } },
-            ...errors(401, 403, 404),
+            ...errors(401, 403, 404, 409),
           },
         },
       },
@@ -48,9 +48,10 @@ export function familyExportRoutes(deps: FamilyExportDeps) {
         const includeDoc = (name: string) => resolveAccess(principal, name, overrides) !== 'none';
         let out: ReturnType<typeof exportFamily>;
         try {
-          out = exportFamily({ layout: deps.layout, familyId, docs: serverDocSource(deps.docs), now, hearthVersion: deps.hearthVersion, includeDoc });
+          // The vault likewise: only what this owner may see through the vault routes (docs/portability.md).
+          out = exportFamily({ layout: deps.layout, familyId, docs: serverDocSource(deps.docs), now, hearthVersion: deps.hearthVersion, includeDoc, asMember: principal.memberId });
         } catch (err) {
-          if (err instanceof ExportError) throw notFound('family');
+          if (err instanceof ExportError) throw err.code === 'NOT_FOUND' ? notFound('family') : conflict('the vault kept changing while it was read; try again');
           throw err;
         }
         recordAudit(deps.db, 'family.export', actorOf(request), { familyId, target: familyId });
