@@ -190,6 +190,8 @@ await liveSearch.start();
 let commitsOn = 0;
 let reindexOn = 0;
 let reindexMsOn = 0;
+let slicesOn = 0;
+let slicesOver1MsOn = 0;
 const phase = async (indexing, seconds) => {
   indexingOn = indexing;
   const before = liveSearch.stats();
@@ -215,6 +217,8 @@ const phase = async (indexing, seconds) => {
     commitsOn += seq;
     reindexOn += st.indexed - before.indexed;
     reindexMsOn += st.indexMs - before.indexMs;
+    slicesOn += st.slices - before.slices;
+    slicesOver1MsOn += st.slicesOver1Ms - before.slicesOver1Ms;
   }
   return lat;
 };
@@ -231,12 +235,20 @@ const order = [
   [on, true],
   [offB, false],
 ];
+const PHASE_S = Number(process.env.BENCH_PHASE_S ?? 3);
+// Per round, each phase's p99: the machine's load drifts (other work on the box), and a
+// ratio taken within one round compares phases seconds apart.
+const roundP99 = { off: [], offB: [], on: [] };
 for (let round = 0; round < ROUNDS; round++) {
   for (let k = 0; k < order.length; k++) {
     const [into, indexing] = order[(round + k) % order.length];
-    into.push(...(await phase(indexing, 3)));
+    const lat = await phase(indexing, PHASE_S);
+    into.push(...lat);
+    roundP99[into === on ? 'on' : into === off ? 'off' : 'offB'].push(percentile(lat, 0.99));
   }
 }
+const median = (xs) => percentile(xs, 0.5);
+const roundRatios = (a, b) => roundP99[a].map((x, i) => x / roundP99[b][i]);
 await liveSearch.close();
 for (const c of clients) c.destroy();
 server.closeAllConnections?.();
@@ -269,6 +281,10 @@ const out = {
       reindexes: reindexOn,
       indexMsPerCommit: ms(reindexMsOn / commitsOn),
       amortizedShareOfCommit: +(reindexMsOn / commitsOn / mean(commitTimes)).toFixed(2),
+      // Synchronous stretches of indexing on the event loop (extraction, then the row write).
+      slices: slicesOn,
+      slicesOver1Ms: slicesOver1MsOn,
+      maxSliceMs: ms(liveSearch.stats().maxSliceMs),
     },
   },
   broadcast: {
@@ -282,6 +298,13 @@ const out = {
     p99RatioOnOff: +(percentile(on, 0.99) / percentile(off, 0.99)).toFixed(2),
     p99RatioOnOffB: +(percentile(on, 0.99) / percentile(offB, 0.99)).toFixed(2),
     p99RatioOnVsBothOff: +(percentile(on, 0.99) / percentile([...off, ...offB], 0.99)).toFixed(2),
+    rounds: ROUNDS,
+    phaseS: PHASE_S,
+    medianOfRoundP99Ratios: {
+      aa: +median(roundRatios('offB', 'off')).toFixed(2),
+      onOff: +median(roundRatios('on', 'off')).toFixed(2),
+      onOffB: +median(roundRatios('on', 'offB')).toFixed(2),
+    },
   },
 };
 console.log(JSON.stringify(out, null, 2));

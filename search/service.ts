@@ -48,7 +48,7 @@ export interface SearchService {
   reindexBatch(familyId: string, after: string | null, limit: number): Promise<{ indexed: number; total: number; next: string | null }>;
   families(): Array<{ familyId: string; docs: number }>;
   /** Documents indexed since start and the milliseconds spent on them (extraction plus SQL), for metrics and the bench. */
-  stats(): { indexed: number; indexMs: number; queued: number };
+  stats(): { indexed: number; indexMs: number; queued: number; slices: number; slicesOver1Ms: number; maxSliceMs: number };
   /** Resolves once every change seen so far is indexed. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -94,7 +94,13 @@ export function createSearchService(deps: SearchDeps): SearchService {
   let unsubscribe: (() => void) | null = null;
   let closed = false;
   const idle: Array<() => void> = [];
-  const counters = { indexed: 0, indexMs: 0 };
+  const counters = { indexed: 0, indexMs: 0, slices: 0, slicesOver1Ms: 0, maxSliceMs: 0 };
+  // A slice: one synchronous stretch of indexing work on the event loop (what delays a broadcast).
+  const slice = (ms: number) => {
+    counters.slices++;
+    if (ms > 1) counters.slicesOver1Ms++;
+    if (ms > counters.maxSliceMs) counters.maxSliceMs = ms;
+  };
 
   /**
    * Resolves at a turn of the event loop where sync has no commit waiting, so an indexing
@@ -129,12 +135,15 @@ export function createSearchService(deps: SearchDeps): SearchService {
     const title = titleOf(text, docName);
     const tri = trigramText(title, text);
     work += performance.now() - t;
+    slice(work);
     await yieldToLoop();
     await quietTurn();
     t = performance.now();
     store.putDoc(familyId, docName, title, text, tri, { updatedAt: found.updatedAt, version: String(readAt) }, force);
+    const write = performance.now() - t;
+    slice(write);
     counters.indexed++;
-    counters.indexMs += work + performance.now() - t;
+    counters.indexMs += work + write;
   };
 
   const drain = async (): Promise<void> => {
