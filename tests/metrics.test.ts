@@ -4,6 +4,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { api, expectError, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
 import { uploadRaw } from './helpers/media.js';
 import { createBackup } from '../backup/index.js';
+import WebSocket from 'ws';
 import { stockClient } from './helpers/stock-client.js';
 
 // GET /metrics: token-guarded Prometheus text, never open to family devices.
@@ -139,8 +140,44 @@ describe('metrics endpoint', () => {
     for (let i = 0; i < 100 && !t.logs.text().includes('sync connection closed'); i++) await new Promise((r) => setTimeout(r, 10));
     const lines = t.logs.text().split('\n').filter((l) => l.includes('sync connection')).map((l) => JSON.parse(l));
     const who = { familyId: fam.familyId, memberId: fam.members.adult!.id, deviceId: fam.members.adult!.deviceId, doc: 'shared/metrics' };
-    expect(lines.find((l) => l.msg === 'sync connection opened')).toMatchObject(who);
-    expect(lines.find((l) => l.msg === 'sync connection closed')).toMatchObject({ ...who, code: expect.any(Number) });
+    const opened = lines.find((l) => l.msg === 'sync connection opened');
+    expect(opened).toMatchObject({ ...who, reqId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    // Open and close of one connection carry the same request id: the upgrade's.
+    expect(lines.find((l) => l.msg === 'sync connection closed' && l.reqId === opened.reqId)).toMatchObject({ ...who, code: expect.any(Number) });
     expect(t.logs.text()).not.toContain(fam.members.adult!.token);
+  });
+
+  it("a sync connection's open and close lines carry the upgrade's request id, a sane incoming x-request-id kept and echoed on the 101", async () => {
+    const url = `${t.url.replace(/^http/, 'ws')}/sync/${fam.familyId}/shared/reqid?token=${encodeURIComponent(fam.members.adult!.token)}`;
+    const ws = new WebSocket(url, { headers: { 'x-request-id': 'sync-upgrade-4711' } });
+    let echoed: unknown;
+    ws.once('upgrade', (res) => (echoed = res.headers['x-request-id']));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    expect(echoed).toBe('sync-upgrade-4711');
+    ws.close();
+    const mine = () => t.logs.text().split('\n').filter((l) => l.includes('sync-upgrade-4711')).map((l) => JSON.parse(l));
+    for (let i = 0; i < 100 && !mine().some((l) => l.msg === 'sync connection closed'); i++) await new Promise((r) => setTimeout(r, 10));
+    const who = { reqId: 'sync-upgrade-4711', familyId: fam.familyId, memberId: fam.members.adult!.id, doc: 'shared/reqid' };
+    expect(mine().find((l) => l.msg === 'sync connection opened')).toMatchObject(who);
+    expect(mine().find((l) => l.msg === 'sync connection closed')).toMatchObject({ ...who, code: 1005 });
+    // A refused upgrade is logged under its request id too.
+    const bad = new WebSocket(url.replace(/token=[^&]*/, 'token=nope'), { headers: { 'x-request-id': 'sync-refused-4712' } });
+    await new Promise((r) => bad.once('error', r));
+    for (let i = 0; i < 100 && !t.logs.text().includes('sync-refused-4712'); i++) await new Promise((r) => setTimeout(r, 10));
+    const refused = t.logs.text().split('\n').filter((l) => l.includes('sync-refused-4712')).map((l) => JSON.parse(l));
+    expect(refused[0]).toMatchObject({ msg: 'sync upgrade refused', status: 401, reqId: 'sync-refused-4712' });
+  });
+
+  it('off without a token or a listener: no registry, and the sync engine gets the do-nothing observer', async () => {
+    const plain = await startTestServer();
+    try {
+      expect(plain.server.metrics).toBeNull();
+    } finally {
+      await plain.close();
+      fs.rmSync(plain.dataDir, { recursive: true, force: true });
+    }
   });
 });
