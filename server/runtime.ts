@@ -45,7 +45,7 @@ import { createVaultService, vaultFamilyBytes, type VaultService } from '../vaul
 import { registerVaultJobs } from '../vault/release.js';
 import { familyVaultRoutes } from './routes/family-vault.js';
 import { familyAuditRoutes } from './routes/family-audit.js';
-import { createMetrics, type HearthMetrics } from '../metrics/index.js';
+import { createDbGauges, createMetrics, type HearthMetrics } from '../metrics/index.js';
 import { startMetricsListener } from './metrics-listener.js';
 
 export interface RunningServer {
@@ -126,17 +126,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   // Only when something can scrape them (a token, or a metrics listener): otherwise nobody could
   // read the counters, so the hot path gets the do-nothing observer and no registry is kept.
   const metricsServed = Boolean(config.metricsToken || config.metricsListen);
+  const dbGauges = createDbGauges(storage.sqlite);
   const metrics = metricsServed ? createMetrics({
     syncStats: () => sync.service.stats(),
-    jobs: () => {
-      const rows = storage.sqlite.prepare('SELECT status, count(*) n FROM jobs GROUP BY status').all() as { status: string; n: number }[];
-      const retrying = storage.sqlite.prepare("SELECT count(*) n FROM jobs WHERE status = 'pending' AND attempts > 0").get() as { n: number };
-      return { byStatus: Object.fromEntries(rows.map((r) => [r.status, r.n])), retrying: retrying.n };
-    },
-    media: () =>
-      storage.sqlite
-        .prepare("SELECT coalesce(sum(size), 0) bytes, count(*) FILTER (WHERE thumbnail = 'pending') thumbnailBacklog FROM media WHERE deleted_at IS NULL")
-        .get() as { bytes: number; thumbnailBacklog: number },
+    // Walked in chunks, yielding between them: a big media table must not hold up broadcasts.
+    jobs: () => dbGauges.jobs(),
+    media: () => dbGauges.media(),
     backup: () => {
       const h = backupHealth(layout.backups, Date.now());
       return { ageSeconds: h.lastVerified?.ageS ?? null, lastOk: h.lastAttempt ? h.lastAttempt.result === 'verified' : null };

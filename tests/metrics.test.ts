@@ -1,10 +1,14 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { api, expectError, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
 import { uploadRaw } from './helpers/media.js';
 import { createBackup } from '../backup/index.js';
 import WebSocket from 'ws';
+import { openStorage } from '../storage/database.js';
+import { createDbGauges } from '../metrics/index.js';
 import { stockClient } from './helpers/stock-client.js';
 
 // GET /metrics: token-guarded Prometheus text, never open to family devices.
@@ -178,6 +182,40 @@ describe('metrics endpoint', () => {
     } finally {
       await plain.close();
       fs.rmSync(plain.dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('DB-derived gauges (metrics/db-gauges.ts)', () => {
+  it('add up media and jobs in chunks, giving the event loop a turn between chunks, to the same totals as one query', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-dbgauges-'));
+    const storage = openStorage(path.join(dir, 'hearth.db'));
+    try {
+      const db = storage.sqlite;
+      db.prepare('INSERT INTO families (id, name, created_at) VALUES (?, ?, ?)').run('fam_g', 'G', 1);
+      db.pragma('foreign_keys = OFF'); // uploader member and device rows do not matter to the totals
+      const media = db.prepare(`INSERT INTO media (id, family_id, sha256, name, type, kind, size, uploaded_by_member, uploaded_by_device, created_at, thumbnail, deleted_at)
+        VALUES (?, 'fam_g', ?, 'x.jpg', 'image/jpeg', 'image', ?, 'm', 'd', ?, ?, ?)`);
+      const job = db.prepare(`INSERT INTO jobs (id, kind, run_at, status, attempts, created_at, updated_at) VALUES (?, 'k', 0, ?, ?, 0, 0)`);
+      const statuses = ['pending', 'running', 'done', 'dead', 'cancelled'];
+      db.transaction(() => {
+        for (let i = 0; i < 10_500; i++) media.run(`m${i}`, `sha${i}`, 1000 + i, i, i % 7 === 0 ? 'pending' : 'ready', i % 10 === 0 ? 5 : null);
+        for (let i = 0; i < 3_300; i++) job.run(`j${i}`, statuses[i % 5], i % 3);
+      })();
+      const want = db.prepare("SELECT sum(size) bytes, count(*) FILTER (WHERE thumbnail = 'pending') backlog FROM media WHERE deleted_at IS NULL").get() as { bytes: number; backlog: number };
+      const gauges = createDbGauges(db, { chunkRows: 1000 });
+      let turns = 0;
+      const spin = setInterval(() => turns++, 0);
+      const [m, m2, j] = await Promise.all([gauges.media(), gauges.media(), gauges.jobs()]);
+      clearInterval(spin);
+      expect(m).toEqual({ bytes: want.bytes, thumbnailBacklog: want.backlog });
+      expect(m2).toBe(m); // overlapping callers share one walk
+      expect(j.byStatus).toEqual({ pending: 660, running: 660, done: 660, dead: 660, cancelled: 660 });
+      expect(j.retrying).toBe((db.prepare("SELECT count(*) n FROM jobs WHERE status = 'pending' AND attempts > 0").get() as { n: number }).n);
+      expect(turns).toBeGreaterThanOrEqual(3); // 11 media chunks: timers ran in between, the walk did not hold the loop
+    } finally {
+      storage.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
