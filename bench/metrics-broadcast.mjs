@@ -115,6 +115,7 @@ async function phase (kind, index) {
   })()
 
   const scrapes = []
+  const lags = []
   let scrapeBytes = 0
   const every = kind === 'on1s' ? 1000 : kind === 'on15s' ? 15000 : 0
   let scraper = null
@@ -125,10 +126,14 @@ async function phase (kind, index) {
     if (res.status !== 200) throw new Error(`scrape ${res.status}`)
     scrapes.push(performance.now() - t)
     scrapeBytes = body.length
+    // the server's own view: p99 event-loop delay since the previous scrape
+    const lag = body.match(/^hearth_event_loop_lag_p99_seconds (\S+)$/m)
+    if (lag) lags.push(Number(lag[1]) * 1000)
   }
   await sleep(WARM_S * 1000)
   if (on) await scrapeOnce() // what a running Prometheus has done long before: first-scrape setup not timed
   scrapes.length = 0
+  lags.length = 0
   measuring = true
   const cpu0 = cpuSeconds(srv.pid)
   const self0 = selfCpuSeconds()
@@ -161,10 +166,11 @@ async function phase (kind, index) {
   await Promise.all(clients.map((c) => c.close()))
   await srv.stop()
   fs.rmSync(dataDir, { recursive: true, force: true })
-  return { kind, lat, deliveries, expected: sent * READERS, cpu, wall, self, busy, scrapes, scrapeBytes }
+  return { kind, lat, deliveries, expected: sent * READERS, cpu, wall, self, busy, scrapes, scrapeBytes, lags }
 }
 
-const KINDS = ['off', 'on1s', 'off2', 'on15s']
+// BENCH_KINDS=on1s,off runs a subset (profiling: BENCH_HEARTH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof")
+const KINDS = process.env.BENCH_KINDS ? process.env.BENCH_KINDS.split(',') : ['off', 'on1s', 'off2', 'on15s']
 const results = Object.fromEntries(KINDS.map((k) => [k, []]))
 let n = 0
 try {
@@ -174,7 +180,7 @@ try {
       const p = await phase(kind, n++)
       results[kind].push(p)
       const s = [...p.lat].sort((a, b) => a - b)
-      console.error(`[metrics-broadcast] round ${round + 1} ${kind}: ${p.deliveries}/${p.expected} deliveries, p50 ${r3(percentile(s, 0.5))} p99 ${r3(percentile(s, 0.99))} max ${r3(s[s.length - 1])} ms, ${r3((p.cpu * 1e6) / p.deliveries)} us CPU/delivery${p.scrapes.length ? `, ${p.scrapes.length} scrapes max ${r3(Math.max(...p.scrapes))} ms` : ''}`)
+      console.error(`[metrics-broadcast] round ${round + 1} ${kind}: ${p.deliveries}/${p.expected} deliveries, p50 ${r3(percentile(s, 0.5))} p99 ${r3(percentile(s, 0.99))} max ${r3(s[s.length - 1])} ms, ${r3((p.cpu * 1e6) / p.deliveries)} us CPU/delivery${p.scrapes.length ? `, ${p.scrapes.length} scrapes max ${r3(Math.max(...p.scrapes))} ms, server loop lag p99 max ${r3(Math.max(...p.lags))} ms` : ''}`)
     }
   }
 } finally {
@@ -205,7 +211,7 @@ for (const kind of KINDS) {
     serverCpuUsPerDelivery: r3((cpu * 1e6) / deliveries),
     serverCpuPct: r3((cpu / wall) * 100),
     otherCoresBusy: r3((ps.reduce((a, p) => a + p.busy - p.cpu - p.self, 0)) / wall),
-    ...(scrapes.length ? { scrapes: scrapes.length, scrapeP50Ms: r3(percentile(scrapes, 0.5)), scrapeMaxMs: r3(scrapes[scrapes.length - 1]), scrapeBytes: ps[0].scrapeBytes } : {})
+    ...(scrapes.length ? { serverLoopLagP99MsMedian: r3([...ps.flatMap((p) => p.lags)].sort((a, b) => a - b)[Math.floor(ps.flatMap((p) => p.lags).length / 2)]), serverLoopLagP99MsMax: r3(Math.max(...ps.flatMap((p) => p.lags))), scrapes: scrapes.length, scrapeP50Ms: r3(percentile(scrapes, 0.5)), scrapeMaxMs: r3(scrapes[scrapes.length - 1]), scrapeBytes: ps[0].scrapeBytes } : {})
   }
 }
 const ratio = (a, b, f) => r3(summary[a][f] / summary[b][f])

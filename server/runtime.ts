@@ -126,7 +126,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   // Only when something can scrape them (a token, or a metrics listener): otherwise nobody could
   // read the counters, so the hot path gets the do-nothing observer and no registry is kept.
   const metricsServed = Boolean(config.metricsToken || config.metricsListen);
-  const dbGauges = createDbGauges(storage.sqlite);
+  const dbGauges = createDbGauges(storage.sqlite, { maxAgeMs: config.metricsDbRefreshS * 1000 });
   const metrics = metricsServed ? createMetrics({
     syncStats: () => sync.service.stats(),
     // Walked in chunks, yielding between them: a big media table must not hold up broadcasts.

@@ -36,7 +36,7 @@ describe('metrics endpoint', () => {
   let t: TestServer;
   let fam: Family;
   beforeAll(async () => {
-    t = await startTestServer({ metricsToken: TOKEN });
+    t = await startTestServer({ metricsToken: TOKEN, metricsDbRefreshS: 0 }); // table gauges walked on every scrape
     fam = await seedFamily(t, 'Metered', ['owner', 'adult']);
   });
   afterAll(async () => {
@@ -203,7 +203,7 @@ describe('DB-derived gauges (metrics/db-gauges.ts)', () => {
         for (let i = 0; i < 3_300; i++) job.run(`j${i}`, statuses[i % 5], i % 3);
       })();
       const want = db.prepare("SELECT sum(size) bytes, count(*) FILTER (WHERE thumbnail = 'pending') backlog FROM media WHERE deleted_at IS NULL").get() as { bytes: number; backlog: number };
-      const gauges = createDbGauges(db, { chunkRows: 1000 });
+      const gauges = createDbGauges(db, { chunkRows: 1000, maxAgeMs: 0 });
       let turns = 0;
       const spin = setInterval(() => turns++, 0);
       const [m, m2, j] = await Promise.all([gauges.media(), gauges.media(), gauges.jobs()]);
@@ -213,6 +213,15 @@ describe('DB-derived gauges (metrics/db-gauges.ts)', () => {
       expect(j.byStatus).toEqual({ pending: 660, running: 660, done: 660, dead: 660, cancelled: 660 });
       expect(j.retrying).toBe((db.prepare("SELECT count(*) n FROM jobs WHERE status = 'pending' AND attempts > 0").get() as { n: number }).n);
       expect(turns).toBeGreaterThanOrEqual(3); // 11 media chunks: timers ran in between, the walk did not hold the loop
+      // Totals are kept maxAgeMs: a row added meanwhile shows only after that.
+      let clock = 1_000_000;
+      const kept = createDbGauges(db, { chunkRows: 1000, maxAgeMs: 60_000, now: () => clock });
+      const first = await kept.media();
+      media.run('m-late', 'sha-late', 5, 1, 'ready', null);
+      clock += 59_999;
+      expect(await kept.media()).toEqual(first);
+      clock += 1;
+      expect((await kept.media()).bytes).toBe(first.bytes + 5);
     } finally {
       storage.close();
       fs.rmSync(dir, { recursive: true, force: true });
