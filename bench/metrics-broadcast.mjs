@@ -2,6 +2,7 @@
 // worth of rows (media, finished jobs) behind the DB-derived gauges.
 //
 // usage: npm run build && sh scripts/node.sh bench/metrics-broadcast.mjs [phaseS=30] [rounds=3] [media=100000] [jobs=50000]
+//        (BENCH_BEFORE_DIST=path/to/old/dist adds that build's on phases, see KINDS)
 //
 // Every phase is its own hearth server process (dist/cli/main.js serve, as bench/src/servers.js
 // starts it) on a fresh copy of one data dir: metrics are a startup setting. Phases:
@@ -30,6 +31,7 @@ const READERS = 4
 const EDIT_MS = 50
 const WARM_S = 3
 const TOKEN = 'bench-metrics-token-0123456789'
+const BEFORE_DIST = process.env.BENCH_BEFORE_DIST ? path.resolve(process.env.BENCH_BEFORE_DIST) : null
 
 const dir = path.join(WORK_DIR, `metrics-broadcast-${process.pid}`)
 const templateDir = path.join(dir, 'template')
@@ -69,7 +71,8 @@ async function phase (kind, index) {
   const dataDir = path.join(dir, `p${index}-${kind}`)
   hearthFromTemplate(templateDir, dataDir)
   const on = kind.startsWith('on')
-  const srv = await startServer('hearth', dataDir, ctx, on ? { HEARTH_METRICS_TOKEN: TOKEN } : {})
+  const before = kind.endsWith('-before')
+  const srv = await startServer('hearth', dataDir, ctx, on ? { HEARTH_METRICS_TOKEN: TOKEN } : {}, before ? { entry: path.join(BEFORE_DIST, 'cli/main.js') } : {})
   const lat = []
   let measuring = false
   const writers = new Map()
@@ -117,7 +120,7 @@ async function phase (kind, index) {
   const scrapes = []
   const lags = []
   let scrapeBytes = 0
-  const every = kind === 'on1s' ? 1000 : kind === 'on15s' ? 15000 : 0
+  const every = kind.startsWith('on1s') ? 1000 : kind.startsWith('on15s') ? 15000 : 0
   let scraper = null
   const scrapeOnce = async () => {
     const t = performance.now()
@@ -169,8 +172,12 @@ async function phase (kind, index) {
   return { kind, lat, deliveries, expected: sent * READERS, cpu, wall, self, busy, scrapes, scrapeBytes, lags }
 }
 
-// BENCH_KINDS=on1s,off runs a subset (profiling: BENCH_HEARTH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof")
-const KINDS = process.env.BENCH_KINDS ? process.env.BENCH_KINDS.split(',') : ['off', 'on1s', 'off2', 'on15s']
+// BENCH_KINDS=on1s,off runs a subset (profiling: BENCH_HEARTH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof").
+// BENCH_BEFORE_DIST=<another build's dist/> adds on1s-before and on15s-before, served by that build,
+// interleaved with the rest: a before/after pair under the same noise.
+const KINDS = process.env.BENCH_KINDS
+  ? process.env.BENCH_KINDS.split(',')
+  : BEFORE_DIST ? ['off', 'on1s', 'on1s-before', 'off2', 'on15s', 'on15s-before'] : ['off', 'on1s', 'off2', 'on15s']
 const results = Object.fromEntries(KINDS.map((k) => [k, []]))
 let n = 0
 try {
@@ -230,7 +237,8 @@ console.log(JSON.stringify({
     'on1s/off': pair('on1s', 'off'),
     'on1s/off2': pair('on1s', 'off2'),
     'on15s/off': pair('on15s', 'off'),
-    'on15s/off2': pair('on15s', 'off2')
+    'on15s/off2': pair('on15s', 'off2'),
+    ...(BEFORE_DIST ? { 'on1s-before/off': pair('on1s-before', 'off'), 'on1s-before/off2': pair('on1s-before', 'off2'), 'on15s-before/off': pair('on15s-before', 'off'), 'on1s/on1s-before': pair('on1s', 'on1s-before'), 'on15s/on15s-before': pair('on15s', 'on15s-before') } : {})
   }
 }, null, 2))
 fs.rmSync(dir, { recursive: true, force: true })
