@@ -2,16 +2,24 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SyncObserver } from '../sync/index.js';
 
-/** What the registry reads on scrape; every source is optional so tests can wire a subset. */
+type Maybe<T> = T | Promise<T>;
+
+/**
+ * What the registry reads on scrape; every source is optional so tests can wire a subset.
+ * Each is called at most once per scrape, however many series it feeds. A source that
+ * reads a table must not hold the event loop for it: see db-gauges.ts.
+ */
 export interface MetricsSources {
   syncStats?: () => { connections: number; loadedDocuments: number };
   /** Jobs by status, and pending jobs whose last attempt failed (retrying with backoff). */
-  jobs?: () => { byStatus: Record<string, number>; retrying: number };
+  jobs?: () => Maybe<{ byStatus: Record<string, number>; retrying: number }>;
   /** Stored media bytes (live rows) and uploads still waiting for their thumbnail. */
-  media?: () => { bytes: number; thumbnailBacklog: number };
+  media?: () => Maybe<{ bytes: number; thumbnailBacklog: number }>;
   /** Age of the newest verified backup (null: none) and whether the newest attempt verified. */
-  backup?: () => { ageSeconds: number | null; lastOk: boolean | null };
+  backup?: () => Maybe<{ ageSeconds: number | null; lastOk: boolean | null }>;
 }
+
+export { createDbGauges, type DbGauges } from './db-gauges.js';
 
 export interface HearthMetrics {
   readonly registry: Registry;
@@ -31,6 +39,15 @@ export interface HearthMetrics {
  */
 export function createMetrics(sources: MetricsSources = {}): HearthMetrics {
   const registry = new Registry();
+  // One reading of each source per scrape: gauges sharing a source collect concurrently.
+  let reading = new Map<string, Promise<unknown>>();
+  const read = <K extends 'jobs' | 'media' | 'backup'>(key: K): Promise<Awaited<ReturnType<NonNullable<MetricsSources[K]>>> | undefined> => {
+    const source = sources[key];
+    if (!source) return Promise.resolve(undefined);
+    let p = reading.get(key);
+    if (!p) reading.set(key, (p = Promise.resolve().then(() => source())));
+    return p as Promise<Awaited<ReturnType<NonNullable<MetricsSources[K]>>>>;
+  };
   collectDefaultMetrics({ register: registry, prefix: 'hearth_' });
   const lag = monitorEventLoopDelay({ resolution: 20 });
   lag.enable();
@@ -65,8 +82,8 @@ export function createMetrics(sources: MetricsSources = {}): HearthMetrics {
     help: 'Scheduled jobs by status (dead: failed past their attempts)',
     labelNames: ['status'] as const,
     registers: [registry],
-    collect() {
-      const j = sources.jobs?.();
+    async collect() {
+      const j = await read('jobs');
       this.reset();
       for (const status of ['pending', 'running', 'done', 'dead', 'cancelled']) this.set({ status }, j?.byStatus[status] ?? 0);
     },
@@ -75,40 +92,40 @@ export function createMetrics(sources: MetricsSources = {}): HearthMetrics {
     name: 'hearth_jobs_retrying',
     help: 'Pending jobs whose last attempt failed',
     registers: [registry],
-    collect() {
-      this.set(sources.jobs?.().retrying ?? 0);
+    async collect() {
+      this.set((await read('jobs'))?.retrying ?? 0);
     },
   });
   new Gauge({
     name: 'hearth_media_bytes',
     help: 'Bytes of stored media originals',
     registers: [registry],
-    collect() {
-      this.set(sources.media?.().bytes ?? 0);
+    async collect() {
+      this.set((await read('media'))?.bytes ?? 0);
     },
   });
   new Gauge({
     name: 'hearth_media_thumbnail_backlog',
     help: 'Uploads waiting for their thumbnail and preview',
     registers: [registry],
-    collect() {
-      this.set(sources.media?.().thumbnailBacklog ?? 0);
+    async collect() {
+      this.set((await read('media'))?.thumbnailBacklog ?? 0);
     },
   });
   new Gauge({
     name: 'hearth_backup_age_seconds',
     help: 'Age of the newest verified backup (-1: none yet)',
     registers: [registry],
-    collect() {
-      this.set(sources.backup?.().ageSeconds ?? -1);
+    async collect() {
+      this.set((await read('backup'))?.ageSeconds ?? -1);
     },
   });
   new Gauge({
     name: 'hearth_backup_last_ok',
     help: '1 when the newest backup attempt verified, 0 when it did not finish (-1: none yet)',
     registers: [registry],
-    collect() {
-      const ok = sources.backup?.().lastOk;
+    async collect() {
+      const ok = (await read('backup'))?.lastOk;
       this.set(ok === null || ok === undefined ? -1 : ok ? 1 : 0);
     },
   });
@@ -152,7 +169,14 @@ export function createMetrics(sources: MetricsSources = {}): HearthMetrics {
     httpRequest(method, route, status) {
       http.inc({ method, route, status: String(status) });
     },
-    scrape: () => registry.metrics(),
+    async scrape() {
+      reading = new Map();
+      try {
+        return await registry.metrics();
+      } finally {
+        reading = new Map();
+      }
+    },
     contentType: registry.contentType,
     stop() {
       lag.disable();

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -47,16 +48,21 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/**
+ * Keep a caller's request id when it is sane, so logs on both sides line up. Fastify's
+ * genReqId, and the id of a /sync upgrade too (upgrades never reach fastify's router).
+ */
+export function requestId(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     trustProxy: deps.config.trustProxy,
     bodyLimit: 1024 * 1024,
-    // Keep a caller's request id when it is sane, so logs on both sides line up.
-    genReqId: (req) => {
-      const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    },
+    genReqId: requestId,
     // Coercion is what lets query strings carry integers; bodies are validated without it (validation.ts).
     ajv: { customOptions: { removeAdditional: 'all', coerceTypes: 'array', useDefaults: true, allErrors: false } },
     schemaController: { compilersFactory: { buildValidator: strictBodyValidators() } },
@@ -107,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const routeDeps: RouteDeps = { identity: deps.identity, config: deps.config };
   await app.register(healthRoutes, { ready: deps.ready });
-  if (metrics) await app.register(metricsRoutes, { metrics, token: deps.config.metricsToken, mode: deps.config.metricsListen ? 'family-port-off' : 'family-port' });
+  await app.register(metricsRoutes, { metrics: metrics ?? null, token: deps.config.metricsToken, mode: deps.config.metricsListen ? 'family-port-off' : 'family-port' });
   await app.register(async (scope) => authRoutes(scope, routeDeps));
   await app.register(async (scope) => pairingRoutes(scope, routeDeps));
   // The web app serves its own /pair screen; without a built web app this page explains how to approve a code.

@@ -34,6 +34,7 @@ export const SETTINGS = {
   vaultMaxEntryBytes: { env: 'HEARTH_VAULT_MAX_ENTRY_BYTES', flag: 'vault-max-entry-bytes', doc: 'largest vault entry ciphertext, bytes (413 above it)' },
   vaultMaxEntriesPerMember: { env: 'HEARTH_VAULT_MAX_ENTRIES', flag: 'vault-max-entries', doc: 'sealed vault entries one member may have at once' },
   metricsToken: { env: 'HEARTH_METRICS_TOKEN', flag: 'metrics-token', doc: 'bearer token for GET /metrics (unset: /metrics answers 404)' },
+  metricsDbRefreshS: { env: 'HEARTH_METRICS_DB_REFRESH_S', flag: 'metrics-db-refresh-s', doc: 'seconds the table-derived gauges (media bytes, jobs by status) are reused between scrapes (0: every scrape)' },
   metricsListen: { env: 'HEARTH_METRICS_LISTEN', flag: 'metrics-listen', doc: 'serve GET /metrics on this host:port instead of the family port, e.g. 127.0.0.1:9470' },
 } as const;
 
@@ -69,6 +70,7 @@ export const ConfigSchema = Type.Object({
   vaultMaxEntryBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 ** 2 }),
   vaultMaxEntriesPerMember: Type.Integer({ minimum: 1, maximum: 100_000 }),
   metricsToken: Type.Optional(Type.String({ minLength: 16 })),
+  metricsDbRefreshS: Type.Integer({ minimum: 0, maximum: 3600 }),
   metricsListen: Type.Optional(Type.String({ pattern: '^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' })),
 });
 
@@ -96,6 +98,7 @@ export const DEFAULTS: Omit<Config, 'sync'> = {
   mediaDeriveConcurrency: 1,
   mediaMaxPixels: 100_000_000,
   mediaGcGraceHours: 24,
+  metricsDbRefreshS: 60,
   searchIndexing: true,
   vaultMaxEntryBytes: 16 * 1024 ** 2,
   vaultMaxEntriesPerMember: 200,

@@ -8,7 +8,7 @@ import { ensureDataDir, isWritableDir, removePidFile, secureDatabaseFiles, write
 import { pendingMigrations } from '../storage/migrate.js';
 import { startWalCheckpointer } from '../storage/wal-checkpointer.js';
 import type { Config } from './config.js';
-import { buildApp } from './app.js';
+import { buildApp, requestId } from './app.js';
 import { createLogger } from './logger.js';
 import { loadOrCreateSigningKeys } from './identity/signing-keys.js';
 import { NO_EVENTS, type IdentityContext, type IdentityEvents } from './identity/context.js';
@@ -45,7 +45,7 @@ import { createVaultService, vaultFamilyBytes, type VaultService } from '../vaul
 import { registerVaultJobs } from '../vault/release.js';
 import { familyVaultRoutes } from './routes/family-vault.js';
 import { familyAuditRoutes } from './routes/family-audit.js';
-import { createMetrics, type HearthMetrics } from '../metrics/index.js';
+import { createDbGauges, createMetrics, type HearthMetrics } from '../metrics/index.js';
 import { startMetricsListener } from './metrics-listener.js';
 
 export interface RunningServer {
@@ -69,7 +69,8 @@ export interface RunningServer {
   adminContext: AdminContext;
   search: SearchService;
   vault: VaultService;
-  metrics: HearthMetrics;
+  /** null when metrics are not served (no HEARTH_METRICS_TOKEN and no HEARTH_METRICS_LISTEN). */
+  metrics: HearthMetrics | null;
   /** Where Prometheus scrapes when HEARTH_METRICS_LISTEN is set (else null: the family port, with the token). */
   metricsUrl: string | null;
   close(): Promise<void>;
@@ -122,23 +123,21 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   const familyRouteModules: FastifyPluginAsync[] = [];
   // Before sync: the engine takes the registry's hot-path counters; gauges read sync lazily on scrape.
-  const metrics = createMetrics({
+  // Only when something can scrape them (a token, or a metrics listener): otherwise nobody could
+  // read the counters, so the hot path gets the do-nothing observer and no registry is kept.
+  const metricsServed = Boolean(config.metricsToken || config.metricsListen);
+  const dbGauges = createDbGauges(storage.sqlite, { maxAgeMs: config.metricsDbRefreshS * 1000 });
+  const metrics = metricsServed ? createMetrics({
     syncStats: () => sync.service.stats(),
-    jobs: () => {
-      const rows = storage.sqlite.prepare('SELECT status, count(*) n FROM jobs GROUP BY status').all() as { status: string; n: number }[];
-      const retrying = storage.sqlite.prepare("SELECT count(*) n FROM jobs WHERE status = 'pending' AND attempts > 0").get() as { n: number };
-      return { byStatus: Object.fromEntries(rows.map((r) => [r.status, r.n])), retrying: retrying.n };
-    },
-    media: () =>
-      storage.sqlite
-        .prepare("SELECT coalesce(sum(size), 0) bytes, count(*) FILTER (WHERE thumbnail = 'pending') thumbnailBacklog FROM media WHERE deleted_at IS NULL")
-        .get() as { bytes: number; thumbnailBacklog: number },
+    // Walked in chunks, yielding between them: a big media table must not hold up broadcasts.
+    jobs: () => dbGauges.jobs(),
+    media: () => dbGauges.media(),
     backup: () => {
       const h = backupHealth(layout.backups, Date.now());
       return { ageSeconds: h.lastVerified?.ageS ?? null, lastOk: h.lastAttempt ? h.lastAttempt.result === 'verified' : null };
     },
-  });
-  const sync = attachSync({ storage, logger, identity, config, familyRouteModules, observer: metrics.sync });
+  }) : null;
+  const sync = attachSync({ storage, logger, identity, config, familyRouteModules, observer: metrics?.sync });
   Object.assign(events, sync.identityEvents);
   const clock = opts.clock ?? systemClock;
   const media = createMediaService({
@@ -243,13 +242,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
 
   const setup = new SetupGate(identity);
-  const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets(), metrics });
+  const app = await buildApp({ config, identity, logger, ready, familyRouteModules, setup, webAssets: loadWebAssets(), metrics: metrics ?? undefined });
   // Only /sync upgrades are upgrades; anything else (`Upgrade: h2c` to /health...) is served as plain HTTP.
   // (Node ≥ 24.9 option, not in @types/node yet.)
   (app.server as unknown as { shouldUpgradeCallback: (req: IncomingMessage) => boolean }).shouldUpgradeCallback = (req) =>
     /^\/sync(\/|\?|$)/.test(req.url ?? '');
 
-  app.server.on('upgrade', (req, socket, head) => sync.handleUpgrade(req, socket, head));
+  // The upgrade gets a request id as any HTTP request does: its sync connection's log lines carry it.
+  app.server.on('upgrade', (req, socket, head) => sync.handleUpgrade(req, socket, head, requestId(req)));
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -268,7 +268,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const adminSocket = config.adminSocket
     ? await startAdminSocket(layout.adminSocket, adminContext, logger, () => ({ pid: process.pid, url, ...versionInfo() }))
     : null;
-  const metricsListener = config.metricsListen ? await startMetricsListener(config.metricsListen, metrics, config.metricsToken, logger) : null;
+  const metricsListener = config.metricsListen && metrics ? await startMetricsListener(config.metricsListen, metrics, config.metricsToken, logger) : null;
   writePidFile(layout);
 
   let closing: Promise<void> | null = null;
@@ -291,7 +291,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       relief.stop();
       await checkpointer.stop();
       storage.close();
-      metrics.stop();
+      metrics?.stop();
       logger.info('stopped');
       logger.flush();
     })());

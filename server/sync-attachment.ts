@@ -12,7 +12,8 @@ import { familyDocRoutes } from './routes/family-docs.js';
 
 export interface SyncAttachment {
   service: SyncService;
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** `reqId`: the upgrade request's id (as fastify's), logged on the connection's lines. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, reqId?: string): void;
   /** Identity changes the sync engine must apply to live sockets. */
   identityEvents: IdentityEvents;
   close(): Promise<void>;
@@ -40,8 +41,8 @@ export function attachSync(deps: SyncAttachmentDeps): SyncAttachment {
   deps.familyRouteModules.push(familyDocRoutes(service, deps.identity));
   return {
     service,
-    handleUpgrade(req, socket, head) {
-      if (req.url?.startsWith('/sync/') || req.url === '/sync') service.handleUpgrade(req, socket, head);
+    handleUpgrade(req, socket, head, reqId) {
+      if (req.url?.startsWith('/sync/') || req.url === '/sync') service.handleUpgrade(req, socket, head, reqId);
       else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     },
     identityEvents: {

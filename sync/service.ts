@@ -33,8 +33,12 @@ export interface SyncDeps {
 }
 
 export interface SyncService {
-  /** For the HTTP server's 'upgrade' event on URLs starting with /sync/. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * For the HTTP server's 'upgrade' event on URLs starting with /sync/. `reqId` (the HTTP
+   * layer's request id) goes on every log line of the upgrade and of its connection, and
+   * back to the client as `x-request-id` on the 101.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, reqId?: string): void;
   accessFor(principal: Principal, docName: string): DocAccess;
   deviceRevoked(deviceId: string): void;
   memberRemoved(memberId: string): void;
@@ -64,6 +68,11 @@ export function createSyncService(deps: SyncDeps): SyncService {
   // no compression queue of its own.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   let closing = false;
+  const reqIds = new WeakMap<IncomingMessage, string>();
+  wss.on('headers', (headers: string[], req: IncomingMessage) => {
+    const id = reqIds.get(req);
+    if (id) headers.push(`x-request-id: ${id}`);
+  });
 
   const accessFor = (principal: Principal, docName: string): DocAccess =>
     resolveAccess(principal, docName, overrides.forDoc(principal.familyId, docName));
@@ -95,7 +104,7 @@ export function createSyncService(deps: SyncDeps): SyncService {
   }, limits.heartbeatMs);
   heartbeat.unref();
 
-  const admit = (ws: WebSocket, socket: Duplex, principal: Principal, familyId: string, docName: string, access: DocAccess): void => {
+  const admit = (ws: WebSocket, socket: Duplex, principal: Principal, familyId: string, docName: string, access: DocAccess, log: Logger): void => {
     // Counted here, synchronously with the index insert below, so parallel upgrades of
     // one device cannot all pass the check.
     if (index.deviceCount(principal.deviceId) >= limits.maxConnectionsPerDevice) {
@@ -110,21 +119,23 @@ export function createSyncService(deps: SyncDeps): SyncService {
     try {
       doc = engine.get(familyId, docName);
     } catch (err) {
-      logger.error({ err, familyId, doc: docName }, 'could not load document');
+      log.error({ err, familyId, doc: docName }, 'could not load document');
       ws.close(Close.INTERNAL, 'could not load document, retry');
       return;
     }
-    const conn = new Connection(ws, socket, principal, doc, access, engine, limits, logger, (c) => index.remove(c));
+    const conn = new Connection(ws, socket, principal, doc, access, engine, limits, log, (c) => index.remove(c));
     index.add(conn);
     conn.start();
   };
 
-  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, reqId?: string): void => {
     // Until ws owns the socket, a reset from the client must not become an uncaught error.
     socket.on('error', () => socket.destroy());
+    const log = reqId ? logger.child({ reqId }) : logger;
+    if (reqId) reqIds.set(req, reqId);
     // Refusals are logged with their reason and the path only: the query carries the token.
     const refuse = (status: number, reason: string): void => {
-      logger.info({ status, reason, path: (req.url ?? '').split('?')[0], ip: req.socket.remoteAddress }, 'sync upgrade refused');
+      log.info({ status, reason, path: (req.url ?? '').split('?')[0], ip: req.socket.remoteAddress }, 'sync upgrade refused');
       rejectUpgrade(socket, status, reason);
     };
     if (closing) return refuse(503, 'server is shutting down');
@@ -140,7 +151,7 @@ export function createSyncService(deps: SyncDeps): SyncService {
       try {
         principal = await deps.authenticate(req, token);
       } catch (err) {
-        logger.error({ err }, 'authenticate failed');
+        log.error({ err }, 'authenticate failed');
         return refuse(500, 'internal error');
       }
       if (socket.destroyed) return;
@@ -152,9 +163,9 @@ export function createSyncService(deps: SyncDeps): SyncService {
       if (access === 'none') return refuse(403, 'no access to this document');
       if (closing) return refuse(503, 'server is shutting down');
       const p = principal;
-      wss.handleUpgrade(req, socket, head, (ws) => admit(ws, socket, p, target.familyId, target.docName, access));
+      wss.handleUpgrade(req, socket, head, (ws) => admit(ws, socket, p, target.familyId, target.docName, access, log));
     })().catch((err: unknown) => {
-      logger.error({ err }, 'sync upgrade failed');
+      log.error({ err }, 'sync upgrade failed');
       if (!socket.destroyed) socket.destroy();
     });
   };

@@ -1,9 +1,14 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { api, expectError, seedFamily, startTestServer, type Family, type TestServer } from './helpers/hearth.js';
 import { uploadRaw } from './helpers/media.js';
 import { createBackup } from '../backup/index.js';
+import WebSocket from 'ws';
+import { openStorage } from '../storage/database.js';
+import { createDbGauges } from '../metrics/index.js';
 import { stockClient } from './helpers/stock-client.js';
 
 // GET /metrics: token-guarded Prometheus text, never open to family devices.
@@ -31,7 +36,7 @@ describe('metrics endpoint', () => {
   let t: TestServer;
   let fam: Family;
   beforeAll(async () => {
-    t = await startTestServer({ metricsToken: TOKEN });
+    t = await startTestServer({ metricsToken: TOKEN, metricsDbRefreshS: 0 }); // table gauges walked on every scrape
     fam = await seedFamily(t, 'Metered', ['owner', 'adult']);
   });
   afterAll(async () => {
@@ -139,8 +144,87 @@ describe('metrics endpoint', () => {
     for (let i = 0; i < 100 && !t.logs.text().includes('sync connection closed'); i++) await new Promise((r) => setTimeout(r, 10));
     const lines = t.logs.text().split('\n').filter((l) => l.includes('sync connection')).map((l) => JSON.parse(l));
     const who = { familyId: fam.familyId, memberId: fam.members.adult!.id, deviceId: fam.members.adult!.deviceId, doc: 'shared/metrics' };
-    expect(lines.find((l) => l.msg === 'sync connection opened')).toMatchObject(who);
-    expect(lines.find((l) => l.msg === 'sync connection closed')).toMatchObject({ ...who, code: expect.any(Number) });
+    const opened = lines.find((l) => l.msg === 'sync connection opened');
+    expect(opened).toMatchObject({ ...who, reqId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    // Open and close of one connection carry the same request id: the upgrade's.
+    expect(lines.find((l) => l.msg === 'sync connection closed' && l.reqId === opened.reqId)).toMatchObject({ ...who, code: expect.any(Number) });
     expect(t.logs.text()).not.toContain(fam.members.adult!.token);
+  });
+
+  it("a sync connection's open and close lines carry the upgrade's request id, a sane incoming x-request-id kept and echoed on the 101", async () => {
+    const url = `${t.url.replace(/^http/, 'ws')}/sync/${fam.familyId}/shared/reqid?token=${encodeURIComponent(fam.members.adult!.token)}`;
+    const ws = new WebSocket(url, { headers: { 'x-request-id': 'sync-upgrade-4711' } });
+    let echoed: unknown;
+    ws.once('upgrade', (res) => (echoed = res.headers['x-request-id']));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    expect(echoed).toBe('sync-upgrade-4711');
+    ws.close();
+    const mine = () => t.logs.text().split('\n').filter((l) => l.includes('sync-upgrade-4711')).map((l) => JSON.parse(l));
+    for (let i = 0; i < 100 && !mine().some((l) => l.msg === 'sync connection closed'); i++) await new Promise((r) => setTimeout(r, 10));
+    const who = { reqId: 'sync-upgrade-4711', familyId: fam.familyId, memberId: fam.members.adult!.id, doc: 'shared/reqid' };
+    expect(mine().find((l) => l.msg === 'sync connection opened')).toMatchObject(who);
+    expect(mine().find((l) => l.msg === 'sync connection closed')).toMatchObject({ ...who, code: 1005 });
+    // A refused upgrade is logged under its request id too.
+    const bad = new WebSocket(url.replace(/token=[^&]*/, 'token=nope'), { headers: { 'x-request-id': 'sync-refused-4712' } });
+    await new Promise((r) => bad.once('error', r));
+    for (let i = 0; i < 100 && !t.logs.text().includes('sync-refused-4712'); i++) await new Promise((r) => setTimeout(r, 10));
+    const refused = t.logs.text().split('\n').filter((l) => l.includes('sync-refused-4712')).map((l) => JSON.parse(l));
+    expect(refused[0]).toMatchObject({ msg: 'sync upgrade refused', status: 401, reqId: 'sync-refused-4712' });
+  });
+
+  it('off without a token or a listener: no registry, and the sync engine gets the do-nothing observer', async () => {
+    const plain = await startTestServer();
+    try {
+      expect(plain.server.metrics).toBeNull();
+    } finally {
+      await plain.close();
+      fs.rmSync(plain.dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('DB-derived gauges (metrics/db-gauges.ts)', () => {
+  it('add up media and jobs in chunks, giving the event loop a turn between chunks, to the same totals as one query', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-dbgauges-'));
+    const storage = openStorage(path.join(dir, 'hearth.db'));
+    try {
+      const db = storage.sqlite;
+      db.prepare('INSERT INTO families (id, name, created_at) VALUES (?, ?, ?)').run('fam_g', 'G', 1);
+      db.pragma('foreign_keys = OFF'); // uploader member and device rows do not matter to the totals
+      const media = db.prepare(`INSERT INTO media (id, family_id, sha256, name, type, kind, size, uploaded_by_member, uploaded_by_device, created_at, thumbnail, deleted_at)
+        VALUES (?, 'fam_g', ?, 'x.jpg', 'image/jpeg', 'image', ?, 'm', 'd', ?, ?, ?)`);
+      const job = db.prepare(`INSERT INTO jobs (id, kind, run_at, status, attempts, created_at, updated_at) VALUES (?, 'k', 0, ?, ?, 0, 0)`);
+      const statuses = ['pending', 'running', 'done', 'dead', 'cancelled'];
+      db.transaction(() => {
+        for (let i = 0; i < 10_500; i++) media.run(`m${i}`, `sha${i}`, 1000 + i, i, i % 7 === 0 ? 'pending' : 'ready', i % 10 === 0 ? 5 : null);
+        for (let i = 0; i < 3_300; i++) job.run(`j${i}`, statuses[i % 5], i % 3);
+      })();
+      const want = db.prepare("SELECT sum(size) bytes, count(*) FILTER (WHERE thumbnail = 'pending') backlog FROM media WHERE deleted_at IS NULL").get() as { bytes: number; backlog: number };
+      const gauges = createDbGauges(db, { chunkRows: 1000, maxAgeMs: 0 });
+      let turns = 0;
+      const spin = setInterval(() => turns++, 0);
+      const [m, m2, j] = await Promise.all([gauges.media(), gauges.media(), gauges.jobs()]);
+      clearInterval(spin);
+      expect(m).toEqual({ bytes: want.bytes, thumbnailBacklog: want.backlog });
+      expect(m2).toBe(m); // overlapping callers share one walk
+      expect(j.byStatus).toEqual({ pending: 660, running: 660, done: 660, dead: 660, cancelled: 660 });
+      expect(j.retrying).toBe((db.prepare("SELECT count(*) n FROM jobs WHERE status = 'pending' AND attempts > 0").get() as { n: number }).n);
+      expect(turns).toBeGreaterThanOrEqual(3); // 11 media chunks: timers ran in between, the walk did not hold the loop
+      // Totals are kept maxAgeMs: a row added meanwhile shows only after that.
+      let clock = 1_000_000;
+      const kept = createDbGauges(db, { chunkRows: 1000, maxAgeMs: 60_000, now: () => clock });
+      const first = await kept.media();
+      media.run('m-late', 'sha-late', 5, 1, 'ready', null);
+      clock += 59_999;
+      expect(await kept.media()).toEqual(first);
+      clock += 1;
+      expect((await kept.media()).bytes).toBe(first.bytes + 5);
+    } finally {
+      storage.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

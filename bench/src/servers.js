@@ -159,7 +159,7 @@ export function hearthAvailable () {
  *   { name, pid, port, proc, dataDir, url(doc, i), framing, stop(), kill(), exited }
  * For hearth, `ctx` must hold { familyId, tokens } from hearthSetup (kept across restarts).
  */
-export async function startServer (name, dataDir, ctx = {}, extraEnv = {}) {
+export async function startServer (name, dataDir, ctx = {}, extraEnv = {}, opts = {}) {
   fs.mkdirSync(dataDir, { recursive: true })
   const node = serverNode()
   let args, env
@@ -178,7 +178,8 @@ export async function startServer (name, dataDir, ctx = {}, extraEnv = {}) {
     env = { ...baseEnv, ...hearthEnv(), HEARTH_CACHE_DIR: HEARTH_BINARY_CACHE, ...extraEnv }
     warmBinaryCache(dataDir, env)
   } else if (name === 'hearth') {
-    args = [...(process.env.BENCH_HEARTH_NODE_ARGS ? process.env.BENCH_HEARTH_NODE_ARGS.split(' ') : []), path.join(REPO_DIR, 'dist/cli/main.js'), 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0']
+    // opts.entry: another build's dist/cli/main.js (a before/after pair in one run)
+    args = [...(process.env.BENCH_HEARTH_NODE_ARGS ? process.env.BENCH_HEARTH_NODE_ARGS.split(' ') : []), opts.entry ?? path.join(REPO_DIR, 'dist/cli/main.js'), 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0']
     env = { ...baseEnv, ...hearthEnv(), ...extraEnv }
   } else throw new Error('unknown server ' + name)
 

@@ -6,7 +6,8 @@ import { AppError } from '../errors.js';
 import { errors } from '../schemas.js';
 
 export interface MetricsRouteOptions {
-  metrics: HearthMetrics;
+  /** null: metrics are off (nothing configured to scrape them); the route answers 404. */
+  metrics: HearthMetrics | null;
   token: string | undefined;
   /**
    * The separate metrics listener (HEARTH_METRICS_LISTEN): its address is the guard, so it
@@ -22,7 +23,8 @@ export interface MetricsRouteOptions {
  */
 export async function metricsRoutes(app: FastifyInstance, opts: MetricsRouteOptions): Promise<void> {
   const want = opts.token ? Buffer.from(`Bearer ${opts.token}`) : null;
-  const off = opts.mode === 'family-port-off' || (opts.mode === 'family-port' && !want);
+  const served = opts.metrics;
+  const off = !served || opts.mode === 'family-port-off' || (opts.mode === 'family-port' && !want);
   app.get(
     '/metrics',
     {
@@ -36,10 +38,10 @@ export async function metricsRoutes(app: FastifyInstance, opts: MetricsRouteOpti
       },
     },
     async (request, reply) => {
-    if (off) throw new AppError('NOT_FOUND', 'metrics are not served here (set HEARTH_METRICS_TOKEN, or scrape the HEARTH_METRICS_LISTEN address)');
+    if (off || !served) throw new AppError('NOT_FOUND', 'metrics are not served here (set HEARTH_METRICS_TOKEN, or scrape the HEARTH_METRICS_LISTEN address)');
     const got = Buffer.from(String(request.headers.authorization ?? ''));
     if (want && (got.length !== want.length || !timingSafeEqual(got, want))) throw new AppError('UNAUTHORIZED', 'metrics need the metrics bearer token');
-    return reply.header('content-type', opts.metrics.contentType).send(await opts.metrics.scrape());
+    return reply.header('content-type', served.contentType).send(await served.scrape());
     },
   );
 }
