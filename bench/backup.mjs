@@ -2,6 +2,9 @@
 // tree and the same disk in the same run: a data dir with 2 GB of media in 2,000 files
 // plus a 200 MB database. Prints seconds, ratios and peak RSS.
 //
+// Peers: cp -a (no fsync), cp -a then sync (the same bytes on disk: the fair floor) and,
+// when installed, rsync -a (full, and again into its previous copy: rsync's best case).
+//
 // usage (after npm run build): sh scripts/node.sh bench/backup.mjs [--media-mb 2048] [--files 2000] [--db-mb 200] [--quick] [--dir DIR]
 //   --quick: 200 MB of media in 200 files and a 20 MB database (a smoke run).
 //   --dir: where the trees go (default: the OS temp dir; they are removed at the end).
@@ -35,7 +38,30 @@ if (args[0] === '--child') {
   let result;
   if (mode === 'backup') {
     const { createBackup } = await import('../dist/backup/index.js');
-    result = await createBackup({ sqlite: storage.sqlite, layout, to: extra, now: Date.now(), hearthVersion: 'bench' });
+    result = await createBackup({ sqlite: storage.sqlite, layout, to: extra, now: Date.now(), hearthVersion: 'bench', dbCopy: args[4] || undefined });
+  } else if (mode === 'db') {
+    // The database copy alone, both ways, each flushed and hashed as a backup does.
+    const { sha256File } = await import('../dist/backup/manifest.js');
+    result = {};
+    for (const method of ['vacuum', 'backup-api', 'vacuum', 'backup-api']) {
+      const dst = path.join(extra, `db-${method}.db`);
+      fs.rmSync(dst, { force: true });
+      const t0 = performance.now();
+      if (method === 'vacuum') storage.sqlite.prepare('VACUUM INTO ?').run(dst);
+      else await storage.sqlite.backup(dst, { progress: () => 0x7fffffff });
+      const t1 = performance.now();
+      const fd = fs.openSync(dst, 'r');
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      const t2 = performance.now();
+      await sha256File(dst);
+      const t3 = performance.now();
+      // The best of two runs of each.
+      const prev = result[method];
+      const cur = { copyMs: t1 - t0, fsyncMs: t2 - t1, hashMs: t3 - t2, totalMs: t3 - t0, bytes: fs.statSync(dst).size };
+      if (!prev || cur.totalMs < prev.totalMs) result[method] = cur;
+      fs.rmSync(dst, { force: true });
+    }
   } else if (mode === 'export') {
     const { exportFamilyToFile } = await import('../dist/portability/index.js');
     const familyId = storage.sqlite.prepare('SELECT id FROM families').pluck().get();
@@ -65,8 +91,8 @@ function time(fn) {
   fn();
   return performance.now() - t;
 }
-function child(mode, dataDir, extra) {
-  const out = execFileSync(node, ['--expose-gc', self, '--child', mode, dataDir, extra], { encoding: 'utf8', maxBuffer: 1 << 26 });
+function child(mode, dataDir, extra, option = '') {
+  const out = execFileSync(node, ['--expose-gc', self, '--child', mode, dataDir, extra, option], { encoding: 'utf8', maxBuffer: 1 << 26 });
   return JSON.parse(out.trim().split('\n').at(-1));
 }
 /** An external command, timed, with its peak RSS from GNU time when there is one. */
@@ -160,7 +186,7 @@ try {
   const tree = await makeTree(data);
   console.log(`tree made in ${sec(performance.now() - t0)} s: ${(du(data) / 1048576).toFixed(0)} MB (database ${(fs.statSync(tree.layout.database).size / 1048576).toFixed(0)} MB)`);
   const rsync = has('rsync');
-  if (!rsync) console.log('rsync: not installed on this machine (and not fetched at bench time): cp -a is the only peer');
+  if (!rsync) console.log('rsync: not installed (apt-get install rsync): the rsync rows are skipped, cp -a is the only peer');
   // Every run reads a warm page cache: the tree was just written; read it once more to be sure.
   readAll(data);
 
@@ -168,18 +194,33 @@ try {
   const cpDir = path.join(root, 'cp');
   results.cp = run('cp', ['-a', data, cpDir]);
   results.cpSync = results.cp + time(() => spawnSync('sync'));
-  if (rsync) results.rsync = run('rsync', ['-a', `${data}/`, path.join(root, 'rsync')]);
+  if (rsync) {
+    spawnSync('sync');
+    results.rsync = run('rsync', ['-a', `${data}/`, path.join(root, 'rsync')]);
+    results.rsyncSync = results.rsync + time(() => spawnSync('sync'));
+  }
   const backups = path.join(root, 'backups');
   spawnSync('sync');
   const full = child('backup', data, backups);
   results.full = full.ms;
+  spawnSync('sync');
+  const db = child('db', data, root).result;
   // Incremental: 20 new photos since, the database changed (it is copied in full every time).
   await tree.addFile(files, 20);
   readAll(tree.layout.media);
+  spawnSync('sync');
   const incr = child('backup', data, backups);
   results.incr = incr.ms;
+  // The same incremental with the database through the online backup API instead of VACUUM INTO.
+  spawnSync('sync');
+  const incrApi = child('backup', data, backups, 'backup-api');
+  results.incrApi = incrApi.ms;
   let rsyncIncr;
-  if (rsync) rsyncIncr = run('rsync', ['-a', `${data}/`, path.join(root, 'rsync')]);
+  if (rsync) {
+    spawnSync('sync');
+    rsyncIncr = run('rsync', ['-a', `${data}/`, path.join(root, 'rsync')]);
+    results.rsyncIncr = rsyncIncr;
+  }
   fs.rmSync(cpDir, { recursive: true, force: true });
   const tarFile = path.join(root, 'tree.tar');
   results.tar = run('tar', ['-cf', tarFile, '-C', data, 'media', 'hearth.db']);
@@ -192,13 +233,26 @@ try {
   console.log('|---|---|---|---|');
   console.log(`| cp -a (no fsync) | ${sec(results.cp)} | 1.00 | the floor |`);
   console.log(`| cp -a then sync | ${sec(results.cpSync)} | ${(results.cpSync / results.cp).toFixed(2)} | the same bytes on disk |`);
-  if (rsync) console.log(`| rsync -a (first) | ${sec(results.rsync)} | ${(results.rsync / results.cp).toFixed(2)} | |`);
-  console.log(`| hearth backup, full | ${sec(results.full)} | ${(results.full / results.cp).toFixed(2)} × cp -a, ${(results.full / results.cpSync).toFixed(2)} × cp -a+sync${rsync ? `, ${(results.full / results.rsync).toFixed(2)} × rsync` : ''} | ${full.result.copied} files copied, each fsync'd, hashed, then re-read to verify; RSS ${rssText(full)} |`);
-  console.log(`| hearth backup, incremental (+20 photos) | ${sec(results.incr)} | ${(results.incr / results.cp).toFixed(2)} × cp -a${rsync ? `, ${(results.incr / rsyncIncr).toFixed(2)} × rsync -a again` : ''} | ${incr.result.copied} copied (database + 20), ${incr.result.linked} hard-linked; RSS ${rssText(incr)} |`);
+  if (rsync) {
+    console.log(`| rsync -a (first) | ${sec(results.rsync)} | ${(results.rsync / results.cp).toFixed(2)} | |`);
+    console.log(`| rsync -a (first) then sync | ${sec(results.rsyncSync)} | ${(results.rsyncSync / results.cp).toFixed(2)} | |`);
+  }
+  const stages = (r) => {
+    const t = r.result.timings;
+    return `database ${sec(t.databaseMs)}, link ${sec(t.linkMs)}, copy ${sec(t.copyMs)}, fsync ${sec(t.syncMs)}, read back + hash ${sec(t.hashMs)}, finish ${sec(t.finishMs)} s`;
+  };
+  console.log(`| hearth backup, full | ${sec(results.full)} | ${(results.full / results.cp).toFixed(2)} × cp -a, ${(results.full / results.cpSync).toFixed(2)} × cp -a+sync${rsync ? `, ${(results.full / results.rsync).toFixed(2)} × rsync, ${(results.full / results.rsyncSync).toFixed(2)} × rsync+sync` : ''} | ${full.result.copied} files copied, flushed, read back and hashed (${stages(full)}); RSS ${rssText(full)} |`);
+  console.log(`| hearth backup, incremental (+20 photos) | ${sec(results.incr)} | ${(results.incr / results.cp).toFixed(2)} × cp -a${rsync ? `, ${(results.incr / rsyncIncr).toFixed(2)} × rsync -a again` : ''} | ${incr.result.copied} copied (database + 20), ${incr.result.linked} hard-linked (${stages(incr)}); RSS ${rssText(incr)} |`);
+  console.log(`| hearth backup, incremental, database by the backup API | ${sec(results.incrApi)} | ${(results.incrApi / results.cp).toFixed(2)} × cp -a${rsync ? `, ${(results.incrApi / rsyncIncr).toFixed(2)} × rsync -a again` : ''} | ${stages(incrApi)} |`);
+  if (rsync) console.log(`| rsync -a again (+20 photos, into its first copy) | ${sec(rsyncIncr)} | ${(rsyncIncr / results.cp).toFixed(2)} | |`);
   console.log(`| tar -cf of media + database | ${sec(results.tar)} | ${(results.tar / results.cp).toFixed(2)} | |`);
   console.log(`| hearth export (one family, streamed tar) | ${sec(results.export)} | ${(results.export / results.tar).toFixed(2)} × tar -cf | ${exp.result.mediaFiles} media files, ${(exp.result.bytes / 1048576).toFixed(0)} MB; RSS ${rssText(exp)} |`);
+  const dbLine = (m) => `${sec(db[m].totalMs)} s (copy ${sec(db[m].copyMs)}, fsync ${sec(db[m].fsyncMs)}, hash ${sec(db[m].hashMs)}; ${(db[m].bytes / 1048576).toFixed(0)} MB)`;
   console.log('');
-  console.log(JSON.stringify({ bench: 'backup', mediaMb, files, dbMb, rsync, seconds: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, +(v / 1000).toFixed(3)])), rssGrowthMb: { full: Math.round(full.rssMaxMb - full.rssStartMb), incr: Math.round(incr.rssMaxMb - incr.rssStartMb), export: Math.round(exp.rssMaxMb - exp.rssStartMb) }, dbBytes: fs.statSync(tree.layout.database).size }));
+  console.log(`database copy alone: VACUUM INTO ${dbLine('vacuum')}; online backup API ${dbLine('backup-api')}`);
+  console.log(`incremental: the database is ${((incr.result.timings.databaseMs / incr.ms) * 100).toFixed(0)} % of it (${sec(incr.result.timings.databaseMs)} of ${sec(incr.ms)} s)`);
+  console.log('');
+  console.log(JSON.stringify({ bench: 'backup', timings: { full: full.result.timings, incr: incr.result.timings, incrApi: incrApi.result.timings }, db, mediaMb, files, dbMb, rsync, seconds: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, +(v / 1000).toFixed(3)])), rssGrowthMb: { full: Math.round(full.rssMaxMb - full.rssStartMb), incr: Math.round(incr.rssMaxMb - incr.rssStartMb), export: Math.round(exp.rssMaxMb - exp.rssStartMb) }, dbBytes: fs.statSync(tree.layout.database).size }));
   void here;
 } finally {
   if (!args.includes('--keep')) fs.rmSync(root, { recursive: true, force: true });
