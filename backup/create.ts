@@ -41,6 +41,8 @@ export interface BackupOptions {
   dbCopy?: DbCopyMethod;
   /** Also re-read every file linked from the previous backup and replace any that no longer matches (`--verify-all`). */
   verifyLinked?: boolean;
+  /** Read a batch back while the next one is copied (default); false runs them in turn (bench/backup.mjs compares). */
+  overlap?: boolean;
 }
 
 export interface BackupResult {
@@ -324,6 +326,7 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
       await hashing; // at most one batch is being read back while the next one is written
     }
     hashing = readBack(batch).catch((err: unknown) => (hashFailure ??= { err }));
+    if (o.overlap === false) await hashing;
   }
   await hashing;
   if (hashFailure) throw (hashFailure as { err: unknown }).err;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { createBackup, listBackups, restoreBackup, type BackupOptions } from '../backup/index.js';
 import { readManifest } from '../backup/catalog.js';
-import { api, seedFamily, startTestServer, tempDir, type Family, type TestServer } from './helpers/hearth.js';
+import { api, runCli, seedFamily, startTestServer, tempDir, type Family, type TestServer } from './helpers/hearth.js';
 import { walkFiles } from './helpers/portability.js';
 
 // What "verified" means now that a backup reads each copy back once (after its flush)
@@ -126,6 +126,21 @@ describe('backup verification', () => {
     const target = path.join(tempDir('hearth-verify-'), 'd');
     await restoreBackup({ from: scrubbed.dir, dataDir: target, now: Date.now() });
     expect(fs.readFileSync(path.join(target, rel)).equals(fs.readFileSync(path.join(t.dataDir, rel)))).toBe(true);
+  });
+
+  it('hearth backup --verify-all does the same from the command line', async () => {
+    const to = tempDir('hearth-verify-');
+    const first = await runCli(['backup', '--data', t.dataDir, '--to', to, '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const a = JSON.parse(first.stdout) as { dir: string; files: number; damaged: string[] };
+    expect(a.damaged).toEqual([]);
+    const rel = path.relative(t.dataDir, originals()[3]!).split(path.sep).join('/');
+    rot(path.join(a.dir, rel));
+    const second = await runCli(['backup', '--data', t.dataDir, '--to', to, '--verify-all', '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    const b = JSON.parse(second.stdout) as { dir: string; copied: number; linked: number };
+    expect(b).toMatchObject({ copied: 2, linked: a.files - 2 });
+    expect(sha(path.join(b.dir, rel))).toBe(path.basename(rel));
   });
 
   it('a database copied by the online backup API restores and serves the same document', async () => {
