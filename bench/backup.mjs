@@ -210,25 +210,49 @@ try {
   let full;
   for (let round = 0; round < repeat; round++) {
     for (const d of [cpDir, path.join(root, 'rsync'), backups]) fs.rmSync(d, { recursive: true, force: true });
-    spawnSync('sync');
-    const cp = run('cp', ['-a', data, cpDir]);
-    results.cpCpu = Math.min(results.cpCpu ?? Infinity, cpuOf.cp);
-    const cpSync = cp + time(() => spawnSync('sync'));
-    results.cp = Math.min(results.cp ?? Infinity, cp);
-    results.cpSync = Math.min(results.cpSync ?? Infinity, cpSync);
-    if (rsync) {
+    // Each tool starts from the same page cache (the tree alone): every copy is removed
+    // before the next tool runs, and the order alternates from round to round.
+    const peers = () => {
       spawnSync('sync');
-      const rs = run('rsync', ['-a', `${data}/`, path.join(root, 'rsync')]);
-      results.rsyncCpu = Math.min(results.rsyncCpu ?? Infinity, cpuOf.rsync);
-      const rsSync = rs + time(() => spawnSync('sync'));
-      results.rsync = Math.min(results.rsync ?? Infinity, rs);
-      results.rsyncSync = Math.min(results.rsyncSync ?? Infinity, rsSync);
+      const cp = run('cp', ['-a', data, cpDir]);
+      results.cpCpu = Math.min(results.cpCpu ?? Infinity, cpuOf.cp);
+      const cpSync = cp + time(() => spawnSync('sync'));
+      results.cp = Math.min(results.cp ?? Infinity, cp);
+      results.cpSync = Math.min(results.cpSync ?? Infinity, cpSync);
+      fs.rmSync(cpDir, { recursive: true, force: true });
+      if (rsync) {
+        spawnSync('sync');
+        const rs = run('rsync', ['-a', `${data}/`, path.join(root, 'rsync')]);
+        results.rsyncCpu = Math.min(results.rsyncCpu ?? Infinity, cpuOf.rsync);
+        const rsSync = rs + time(() => spawnSync('sync'));
+        results.rsync = Math.min(results.rsync ?? Infinity, rs);
+        results.rsyncSync = Math.min(results.rsyncSync ?? Infinity, rsSync);
+        // The last round's copy stays for rsync's incremental.
+        if (round < repeat - 1) fs.rmSync(path.join(root, 'rsync'), { recursive: true, force: true });
+      }
+      spawnSync('sync');
+      return { cp, cpSync };
+    };
+    const hearth = () => {
+      spawnSync('sync');
+      const f = child('backup', data, backups);
+      if (!full || f.ms < full.ms) full = f;
+      results.full = full.ms;
+      results.fullCpu = Math.min(results.fullCpu ?? Infinity, f.cpuMs);
+      if (round < repeat - 1) fs.rmSync(backups, { recursive: true, force: true });
+      spawnSync('sync');
+      return f;
+    };
+    let p;
+    let f;
+    if (round % 2 === 0) {
+      p = peers();
+      f = hearth();
+    } else {
+      f = hearth();
+      p = peers();
     }
-    spawnSync('sync');
-    const f = child('backup', data, backups);
-    if (!full || f.ms < full.ms) full = f;
-    results.fullCpu = Math.min(results.fullCpu ?? Infinity, f.cpuMs);
-    results.full = full.ms;
+    const { cp, cpSync } = p;
     if (repeat > 1) console.log(`round ${round + 1}: cp -a ${sec(cp)}, +sync ${sec(cpSync)}, full backup ${sec(f.ms)} s`);
   }
   spawnSync('sync');
