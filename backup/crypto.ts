@@ -74,9 +74,10 @@ async function deriveWith(passphrase: string, params: KdfParams): Promise<Backup
 /**
  * Encrypts src into dst with secretstream (64 KiB chunks, each authenticated, the last
  * tagged FINAL so truncation is detected): MAGIC, header, then [u32 length, chunk]...
- * Returns nothing; the caller hashes dst for the manifest.
+ * Returns nothing; the caller hashes dst for the manifest. `fsync: false` leaves the flush to
+ * a caller that syncs many files together (a backup does, before it reads them back).
  */
-export async function encryptFile(src: string, dst: string, key: Uint8Array): Promise<void> {
+export async function encryptFile(src: string, dst: string, key: Uint8Array, opts: { fsync?: boolean } = {}): Promise<void> {
   const s = await sodium();
   const { state, header } = s.crypto_secretstream_xchacha20poly1305_init_push(key);
   const out = fs.openSync(dst, 'wx', 0o600);
@@ -103,7 +104,7 @@ export async function encryptFile(src: string, dst: string, key: Uint8Array): Pr
     } finally {
       fs.closeSync(inFd);
     }
-    fs.fsyncSync(out);
+    if (opts.fsync !== false) fs.fsyncSync(out);
   } finally {
     fs.closeSync(out);
   }

@@ -16,11 +16,16 @@ export interface BackupJobDeps {
   onSuccess?(result: { name: string; files: number; bytes: number; copied: number; linked: number }): void;
 }
 
-/** The nightly backup: 03:30 UTC, then retention. A failure notifies, then retries with the scheduler's backoff. */
+/**
+ * The nightly backup: 03:30 UTC, then retention. A failure notifies, then retries with the
+ * scheduler's backoff. Sunday's also re-reads the files it links (a weekly scrub), so rot
+ * in a copy that every later backup shares is found and replaced within a week.
+ */
 export function registerBackupJobs(scheduler: JobScheduler, d: BackupJobDeps): void {
   scheduler.register('backup.nightly', async (run) => {
     try {
-      const result = await createBackup({ sqlite: d.sqlite, layout: d.layout, now: d.clock.now(), hearthVersion: d.hearthVersion });
+      const now = d.clock.now();
+      const result = await createBackup({ sqlite: d.sqlite, layout: d.layout, now, hearthVersion: d.hearthVersion, verifyLinked: new Date(now).getUTCDay() === 0 });
       applyRetention(d.layout.backups, d.retention);
       d.onSuccess?.(result);
     } catch (err) {

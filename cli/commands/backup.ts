@@ -34,8 +34,9 @@ export function registerBackup(program: Command): void {
       .option('--passphrase-file <file>', 'read the passphrase from the first line of this file')
       .option('--keep-daily <n>', 'then keep this many daily backups', (v) => Number(v))
       .option('--keep-weekly <n>', 'and this many weekly ones', (v) => Number(v))
+      .option('--verify-all', 'also re-read every file linked from the previous backup, and copy afresh any that no longer matches')
       .option('--json', 'machine-readable output'),
-  ).action(async (opts: { data?: string; to?: string; encrypt?: boolean; json?: boolean; keepDaily?: number; keepWeekly?: number } & PassOpts) => {
+  ).action(async (opts: { data?: string; to?: string; encrypt?: boolean; json?: boolean; keepDaily?: number; keepWeekly?: number; verifyAll?: boolean } & PassOpts) => {
     const pass = opts.encrypt || opts.passphraseFile ? await passphrase(opts) : undefined;
     const report = byteReporter(Boolean(opts.json), 'backup');
     await withContext(opts, async ({ storage, layout }) => {
@@ -46,6 +47,7 @@ export function registerBackup(program: Command): void {
         now: Date.now(),
         hearthVersion: versionInfo().version,
         passphrase: pass,
+        verifyLinked: Boolean(opts.verifyAll),
         onProgress: (p) => report.update(p),
       });
       report.stop();
@@ -57,7 +59,10 @@ export function registerBackup(program: Command): void {
         removed = applyRetention(opts.to ?? layout.backups, { daily: opts.keepDaily ?? 7, weekly: opts.keepWeekly ?? 4 });
       }
       if (opts.json) printJson({ ...result, removed });
-      else printLine(`backup ${result.name}: ${result.files} files, ${mb(result.bytes)} (${result.copied} copied, ${result.linked} linked), verified, in ${result.dir}`);
+      else {
+        printLine(`backup ${result.name}: ${result.files} files, ${mb(result.bytes)} (${result.copied} copied, ${result.linked} linked), verified, in ${result.dir}`);
+        for (const f of result.damaged) printLine(`warning: ${f} no longer matches its content hash in the data dir (disk damage?); backed up as it is`);
+      }
     });
   });
 
