@@ -32,6 +32,7 @@ export const SETTINGS = {
   mediaGcGraceHours: { env: 'HEARTH_MEDIA_GC_GRACE_HOURS', flag: 'media-gc-grace-hours', doc: 'deleted media bytes stay this long before GC removes them' },
   searchIndexing: { env: 'HEARTH_SEARCH_INDEXING', flag: 'search-indexing', doc: 'keep the search index current as documents change (true|false; false: search answers from what is indexed)' },
   vaultMaxEntryBytes: { env: 'HEARTH_VAULT_MAX_ENTRY_BYTES', flag: 'vault-max-entry-bytes', doc: 'largest vault entry ciphertext, bytes (413 above it)' },
+  vaultMaxAttachmentBytes: { env: 'HEARTH_VAULT_MAX_ATTACHMENT_BYTES', flag: 'vault-max-attachment-bytes', doc: 'largest vault attachment blob, bytes (413 above it)' },
   vaultMaxEntriesPerMember: { env: 'HEARTH_VAULT_MAX_ENTRIES', flag: 'vault-max-entries', doc: 'sealed vault entries one member may have at once' },
   metricsToken: { env: 'HEARTH_METRICS_TOKEN', flag: 'metrics-token', doc: 'bearer token for GET /metrics (unset: /metrics answers 404)' },
   metricsListen: { env: 'HEARTH_METRICS_LISTEN', flag: 'metrics-listen', doc: 'serve GET /metrics on this host:port instead of the family port, e.g. 127.0.0.1:9470' },
@@ -67,6 +68,7 @@ export const ConfigSchema = Type.Object({
   mediaGcGraceHours: Type.Integer({ minimum: 0, maximum: 24 * 365 }),
   searchIndexing: Type.Boolean(),
   vaultMaxEntryBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 ** 2 }),
+  vaultMaxAttachmentBytes: Type.Integer({ minimum: 1024 }),
   vaultMaxEntriesPerMember: Type.Integer({ minimum: 1, maximum: 100_000 }),
   metricsToken: Type.Optional(Type.String({ minLength: 16 })),
   metricsListen: Type.Optional(Type.String({ pattern: '^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' })),
@@ -98,6 +100,7 @@ export const DEFAULTS: Omit<Config, 'sync'> = {
   mediaGcGraceHours: 24,
   searchIndexing: true,
   vaultMaxEntryBytes: 16 * 1024 ** 2,
+  vaultMaxAttachmentBytes: 256 * 1024 ** 2,
   vaultMaxEntriesPerMember: 200,
 };
 

@@ -7,6 +7,7 @@ import { sql as jobs } from './0007_jobs.js';
 import { sql as vault } from './0008_vault.js';
 import { sql as search } from './0009_search.js';
 import { sql as auditErasure } from './0010_audit_erasure.js';
+import { sql as vaultAttachments } from './0012_vault_attachments.js';
 
 export interface Migration {
   version: number;
@@ -28,4 +29,5 @@ export const migrations: Migration[] = [
   { version: 8, name: 'vault', sql: vault },
   { version: 9, name: 'search', sql: search },
   { version: 10, name: 'audit-erasure', sql: auditErasure },
+  { version: 12, name: 'vault-attachments', sql: vaultAttachments },
 ];
