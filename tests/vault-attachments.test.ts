@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '../jobs/clock.js';
-import { decryptAttachment, encryptAttachment, VaultDecryptError, type VaultAttachmentRef } from '../client/index.js';
+import { createHearthClient, decryptAttachment, encryptAttachment, HearthApiError, memoryStorage, VaultDecryptError, type VaultAttachmentRef } from '../client/index.js';
 import { runAdminOp } from '../server/admin-ops.js';
 import { CLI_ACTOR } from '../server/identity/context.js';
 import { api, expectError, seedFamily, startTestServerWith, type Family, type TestServer } from './helpers/hearth.js';
@@ -207,6 +207,53 @@ describe('vault attachments: stored by the server, opened only by recipients aft
     expect(fs.existsSync(path.join(dir, `${id}.att_gone2.att`))).toBe(false);
     expect(t.server.storage.sqlite.prepare('SELECT count(*) FROM vault_attachments WHERE entry_id = ?').pluck().get(id)).toBe(0);
     expect(t.server.media.usage(fam.familyId).total).toBe(usage - 2 * blob.length - t.server.vault.getRow(fam.familyId, id)!.bytes);
+  });
+
+  it('the SDK: upload (bytes and a stream), list, download, range, delete, edit, and NOT_RELEASED as a typed error', async () => {
+    const sdk = (m: { id: string; token: string; refreshToken: string; deviceId: string; role: string }) =>
+      createHearthClient({
+        baseUrl: t.url,
+        storage: memoryStorage({
+          accessToken: m.token,
+          refreshToken: m.refreshToken,
+          accessExpiresAt: Date.now() + 3_600_000,
+          expiresIn: 3600,
+          familyId: fam.familyId,
+          memberId: m.id,
+          deviceId: m.deviceId,
+          role: m.role,
+        }),
+      });
+    const a = sdk(fam.members.owner!);
+    const b = sdk(fam.members.adult!);
+    const data = crypto.randomBytes(300_000);
+    const { id, blob } = await sealWith(data, 'att_sdk_bytes');
+    expect(await a.vault.uploadAttachment(id, 'att_sdk_bytes', blob)).toMatchObject({ id: 'att_sdk_bytes', size: blob.length });
+    const chunks = [blob.subarray(0, 100_000), blob.subarray(100_000)];
+    const stream = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        const c = chunks.shift();
+        if (c) ctl.enqueue(c);
+        else ctl.close();
+      },
+    });
+    expect(await a.vault.uploadAttachment(id, 'att_sdk_stream', stream)).toMatchObject({ id: 'att_sdk_stream', size: blob.length });
+    expect((await a.vault.attachments(id)).map((x) => x.id).sort()).toEqual(['att_sdk_bytes', 'att_sdk_stream']);
+    expect(Buffer.from(await a.vault.downloadAttachment(id, 'att_sdk_stream')).equals(Buffer.from(blob))).toBe(true);
+    const r = await a.vault.attachmentResponse(id, 'att_sdk_bytes', 'bytes=0-9');
+    expect(r.status).toBe(206);
+    expect(Buffer.from(await r.arrayBuffer()).equals(Buffer.from(blob.subarray(0, 10)))).toBe(true);
+    const refused = await b.vault.downloadAttachment(id, 'att_sdk_bytes').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(HearthApiError);
+    expect((refused as HearthApiError).code).toBe('NOT_RELEASED');
+    await a.vault.deleteAttachment(id, 'att_sdk_stream');
+    expect((await a.vault.attachments(id)).map((x) => x.id)).toEqual(['att_sdk_bytes']);
+    const edited = await a.vault.update(id, { policy: { releaseAt: new Date(clock.now() + 60_000).toISOString() } });
+    expect(edited.nextReleaseAt).toBe(clock.now() + 60_000);
+    clock.advance(120_000);
+    await idle();
+    const ref = (await B.open(id)).attachments![0]!;
+    expect(Buffer.from(await decryptAttachment(await b.vault.downloadAttachment(id, ref.id), ref)).equals(data)).toBe(true);
   });
 
   it("another family's members are refused on every attachment route", async () => {
