@@ -37,8 +37,10 @@ import type {
   SessionTokens,
   SetupRequest,
   SetupStatus,
+  VaultAttachment,
   VaultCheckin,
   VaultEntry,
+  VaultEntryUpdate,
   VaultEntryRequest,
   VaultKeyRecord,
   VaultKeyRequest,
@@ -257,6 +259,32 @@ export function createHearthClient(opts: HearthClientOptions) {
     request: async (id: string) => t.request<VaultEntry>('POST', await fam(`/vault/entries/${enc(id)}/request`)),
     veto: async (id: string) => t.request<VaultEntry>('POST', await fam(`/vault/entries/${enc(id)}/veto`)),
     checkin: async () => t.request<VaultCheckin>('POST', await fam('/vault/checkin')),
+    /** Owner, before release: change the policy or who sees the entry exists (409 CONFLICT after release). */
+    update: async (id: string, input: VaultEntryUpdate) => t.request<VaultEntry>('PATCH', await fam(`/vault/entries/${enc(id)}`), { body: input }),
+    /**
+     * Owner, before release: store one attachment blob (encryptAttachment's output, or a
+     * stream of it; a stream is sent chunked and is not retried on a stale token).
+     */
+    uploadAttachment: async (entryId: string, attachmentId: string, blob: Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array>, opts: { signal?: AbortSignal } = {}) =>
+      t.request<VaultAttachment>('PUT', await fam(`/vault/entries/${enc(entryId)}/attachments/${enc(attachmentId)}`), {
+        body: blob,
+        headers: { 'content-type': 'application/octet-stream' },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      }),
+    /** The blob's bytes: the owner any time, a recipient after release (409 NOT_RELEASED before). Decrypt with decryptAttachment. */
+    downloadAttachment: async (entryId: string, attachmentId: string): Promise<Uint8Array> => {
+      const res = await t.request<Response>('GET', await fam(`/vault/entries/${enc(entryId)}/attachments/${enc(attachmentId)}`), { as: 'response' });
+      return new Uint8Array(await res.arrayBuffer());
+    },
+    /** The same as a Response (stream its body, read ETag / Content-Length); `range` e.g. 'bytes=0-1023'. */
+    attachmentResponse: async (entryId: string, attachmentId: string, range?: string): Promise<Response> =>
+      t.request<Response>('GET', await fam(`/vault/entries/${enc(entryId)}/attachments/${enc(attachmentId)}`), {
+        as: 'response',
+        ...(range ? { headers: { range } } : {}),
+      }),
+    attachments: async (entryId: string): Promise<VaultAttachment[]> => (await t.request<VaultEntry>('GET', await fam(`/vault/entries/${enc(entryId)}`))).attachments,
+    deleteAttachment: async (entryId: string, attachmentId: string) =>
+      void (await t.request('DELETE', await fam(`/vault/entries/${enc(entryId)}/attachments/${enc(attachmentId)}`))),
   };
 
   const provider = (docName: string, ydoc: Y.Doc, po?: ProviderOptions): Promise<WebsocketProvider> => createProvider(t, opts.WebSocket, docName, ydoc, po);

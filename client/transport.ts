@@ -228,7 +228,9 @@ export class Transport {
     const send = async (token: string | null): Promise<Response> => {
       const h = token ? { ...headers, authorization: `Bearer ${token}` } : headers;
       try {
-        return await this.fetchFn(url, { method, headers: h, body, signal: opts.signal });
+        // A stream body needs half duplex (fetch's rule); it can be sent only once.
+        const duplex = typeof ReadableStream !== 'undefined' && body instanceof ReadableStream ? { duplex: 'half' } : {};
+        return await this.fetchFn(url, { method, headers: h, body, signal: opts.signal, ...duplex } as RequestInit);
       } catch (err) {
         throw new HearthNetworkError(`${method} ${path}: no answer from the server`, err);
       }

@@ -348,6 +348,21 @@ export interface VaultEntry {
   createdAt: number;
   updatedAt: number;
   nextReleaseAt: number | null;
+  /** Opaque attachment blobs (their names and keys are inside the ciphertext). */
+  attachments: VaultAttachment[];
+}
+
+export interface VaultAttachment {
+  id: string;
+  /** Bytes of the encrypted blob. */
+  size: number;
+  createdAt: number;
+}
+
+/** PATCH an entry before release: an absent field stays, null clears it. */
+export interface VaultEntryUpdate {
+  policy?: VaultPolicyRequest;
+  recipientsSee?: boolean;
 }
 
 export interface VaultEntryRequest {

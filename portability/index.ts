@@ -6,3 +6,4 @@ export { PORTABLE_TABLES, registerPortableTable, type PortableTable } from './ta
 export { CONTENT_TYPE, fileNameFor } from './format.js';
 export { eraseMember, eraseFamily, registerErasureHook, ErasureError, type ErasureDeps, type ErasureHook, type ErasureReport, type ErasureScope } from './erase.js';
 import './vault-tables.js';
+import './vault-attachments.js';

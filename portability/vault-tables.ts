@@ -16,13 +16,15 @@ import { registerImportCheck, registerPortableTable } from './tables.js';
  *
  * An export made with an owner's token (GET /export) takes only what that owner may see
  * through the vault routes: their own key (with its wrapped private key, as GET /key
- * gives it), their own entries with every sealed key on them, entries addressed to them
- * that they may know of (released, or the owner chose recipientsSee) with their own
- * sealed key only, and their own notices. Other members' keys, hidden entries and other
- * recipients' sealed keys stay out; the operator's `hearth export` takes everything.
+ * gives it), their own entries with every sealed key on them, entries released to them
+ * with their own sealed key only, and their own notices. An entry addressed to them that
+ * is not released stays out whole, even one whose owner lets recipients see it exists:
+ * its ciphertext and sealed key are exactly what release withholds, and a row without
+ * them would not import. Other members' keys and other recipients' sealed keys stay out;
+ * the operator's `hearth export` takes everything.
  */
-const visibleEntry = (e: string) =>
-  `(${e}.owner_member_id = @member OR (${e}.status != 'cancelled' AND (${e}.status = 'released' OR ${e}.recipients_see = 1) AND EXISTS (
+export const visibleEntry = (e: string) =>
+  `(${e}.owner_member_id = @member OR (${e}.status = 'released' AND EXISTS (
      SELECT 1 FROM vault_sealed_keys vk WHERE vk.family_id = ${e}.family_id AND vk.entry_id = ${e}.id AND vk.member_id = @member AND vk.is_owner = 0)))`;
 
 registerPortableTable({

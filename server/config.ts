@@ -32,6 +32,7 @@ export const SETTINGS = {
   mediaGcGraceHours: { env: 'HEARTH_MEDIA_GC_GRACE_HOURS', flag: 'media-gc-grace-hours', doc: 'deleted media bytes stay this long before GC removes them' },
   searchIndexing: { env: 'HEARTH_SEARCH_INDEXING', flag: 'search-indexing', doc: 'keep the search index current as documents change (true|false; false: search answers from what is indexed)' },
   vaultMaxEntryBytes: { env: 'HEARTH_VAULT_MAX_ENTRY_BYTES', flag: 'vault-max-entry-bytes', doc: 'largest vault entry ciphertext, bytes (413 above it)' },
+  vaultMaxAttachmentBytes: { env: 'HEARTH_VAULT_MAX_ATTACHMENT_BYTES', flag: 'vault-max-attachment-bytes', doc: 'largest vault attachment blob, bytes (413 above it)' },
   vaultMaxEntriesPerMember: { env: 'HEARTH_VAULT_MAX_ENTRIES', flag: 'vault-max-entries', doc: 'sealed vault entries one member may have at once' },
   metricsToken: { env: 'HEARTH_METRICS_TOKEN', flag: 'metrics-token', doc: 'bearer token for GET /metrics (unset: /metrics answers 404)' },
   metricsDbRefreshS: { env: 'HEARTH_METRICS_DB_REFRESH_S', flag: 'metrics-db-refresh-s', doc: 'seconds the table-derived gauges (media bytes, jobs by status) are reused between scrapes (0: every scrape)' },
@@ -68,6 +69,7 @@ export const ConfigSchema = Type.Object({
   mediaGcGraceHours: Type.Integer({ minimum: 0, maximum: 24 * 365 }),
   searchIndexing: Type.Boolean(),
   vaultMaxEntryBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 ** 2 }),
+  vaultMaxAttachmentBytes: Type.Integer({ minimum: 1024 }),
   vaultMaxEntriesPerMember: Type.Integer({ minimum: 1, maximum: 100_000 }),
   metricsToken: Type.Optional(Type.String({ minLength: 16 })),
   metricsDbRefreshS: Type.Integer({ minimum: 0, maximum: 3600 }),
@@ -101,6 +103,7 @@ export const DEFAULTS: Omit<Config, 'sync'> = {
   metricsDbRefreshS: 60,
   searchIndexing: true,
   vaultMaxEntryBytes: 16 * 1024 ** 2,
+  vaultMaxAttachmentBytes: 256 * 1024 ** 2,
   vaultMaxEntriesPerMember: 200,
 };
 

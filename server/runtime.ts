@@ -209,7 +209,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     db: storage.db,
     layout,
     clock,
-    limits: { maxEntryBytes: config.vaultMaxEntryBytes, maxEntriesPerOwner: config.vaultMaxEntriesPerMember, familyQuotaBytes: config.familyQuotaBytes },
+    limits: { maxEntryBytes: config.vaultMaxEntryBytes, maxAttachmentBytes: config.vaultMaxAttachmentBytes, maxEntriesPerOwner: config.vaultMaxEntriesPerMember, familyQuotaBytes: config.familyQuotaBytes },
     familyBytes: (familyId) => media.usage(familyId).total,
     isMember: (familyId, memberId) =>
       storage.db.select({ id: members.id }).from(members).where(and(eq(members.familyId, familyId), eq(members.id, memberId))).get() !== undefined,

@@ -50,7 +50,10 @@ export type AuditAction =
   | 'vault.checkin'
   | 'vault.request'
   | 'vault.veto'
-  | 'vault.recipient.removed';
+  | 'vault.recipient.removed'
+  | 'vault.attachment.upload'
+  | 'vault.attachment.access'
+  | 'vault.attachment.delete';
 
 /** Server-wide work the scheduler does on nobody's request (the nightly backup). */
 export const SCHEDULER_ACTOR: AuditActor = { ip: 'scheduler' };

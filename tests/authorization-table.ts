@@ -99,6 +99,10 @@ export const ROUTES: Record<string, Rule> = {
   [`POST ${F}/vault/entries/:entryId/request`]: family('guest'),
   [`POST ${F}/vault/entries/:entryId/veto`]: family('child'),
   [`POST ${F}/vault/checkin`]: family('child'),
+  [`PATCH ${F}/vault/entries/:entryId`]: family('child'),
+  [`PUT ${F}/vault/entries/:entryId/attachments/:attachmentId`]: family('child'),
+  [`GET ${F}/vault/entries/:entryId/attachments/:attachmentId`]: family('guest'),
+  [`DELETE ${F}/vault/entries/:entryId/attachments/:attachmentId`]: family('child'),
   // Not a family or signed-in route: its own bearer token (HEARTH_METRICS_TOKEN), 404 when none is set (tests/metrics.test.ts).
   'GET /metrics': open(),
   'GET /health': open(),

@@ -55,6 +55,8 @@ const TYPES: Record<string, Where> = {
   VaultPolicyRequest: { op: `post ${F}/vault/entries`, part: 'body', at: 'policy' },
   VaultSealed: { op: `get ${F}/vault/entries/{entryId}/sealed` },
   VaultCheckin: { op: `post ${F}/vault/checkin` },
+  VaultAttachment: { op: `put ${F}/vault/entries/{entryId}/attachments/{attachmentId}`, status: 201 },
+  VaultEntryUpdate: { op: `patch ${F}/vault/entries/{entryId}`, part: 'body' },
   SetupStatus: { op: 'get /v1/setup' },
   SetupRequest: { op: 'post /v1/setup', part: 'body' },
   InviteAcceptRequest: { op: 'post /v1/invites/accept', part: 'body' },

@@ -256,14 +256,16 @@ describe('the vault in family export and import', () => {
       return buf.subarray(e.data, e.data + e.size).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     };
     expect(rows('vault_keys').map((k) => k.member_id)).toEqual([A.memberId]);
-    expect(rows('vault_entries').map((e) => e.id).sort()).toEqual([released, pending, toOwner].sort());
+    expect(rows('vault_entries').map((e) => e.id).sort()).toEqual([released, pending].sort());
     const keys = rows('vault_sealed_keys').map((k) => `${String(k.entry_id)}:${String(k.member_id)}`).sort();
-    expect(keys).toEqual([`${released}:${A.memberId}`, `${released}:${B.memberId}`, `${pending}:${A.memberId}`, `${pending}:${B.memberId}`, `${toOwner}:${A.memberId}`].sort());
+    expect(keys).toEqual([`${released}:${A.memberId}`, `${released}:${B.memberId}`, `${pending}:${A.memberId}`, `${pending}:${B.memberId}`].sort());
     expect(rows('vault_outbox').every((o) => o.member_id === A.memberId)).toBe(true);
     const vaultNames = [...entries.keys()].filter((n) => n.startsWith('vault/')).sort();
-    expect(vaultNames).toEqual([`vault/${released}.entry`, `vault/${pending}.entry`, `vault/${toOwner}.entry`, `vault/attachments/${pending}/att1.blob`].sort());
+    expect(vaultNames).toEqual([`vault/${released}.entry`, `vault/${pending}.entry`, `vault/attachments/${pending}/att1.blob`].sort());
     expect(buf.includes(Buffer.from(hiddenFromOwner))).toBe(false);
     expect(buf.includes(Buffer.from(notForOwner))).toBe(false);
+    // Addressed to the owner and visible to them, but not released: neither its ciphertext nor their sealed key.
+    expect(buf.includes(Buffer.from(toOwner))).toBe(false);
     const h = entries.get('hearth-export.json')!;
     expect(JSON.parse(buf.subarray(h.data, h.data + h.size).toString('utf8'))).toMatchObject({ vaultScope: 'member' });
 
@@ -274,7 +276,7 @@ describe('the vault in family export and import', () => {
       const file = path.join(dir, 'owner.tar');
       fs.writeFileSync(file, buf);
       const r = await importFamily({ storage, layout, input: fs.createReadStream(file), now: Date.now() });
-      expect(r).toMatchObject({ vaultFiles: 4, rows: { vault_entries: 3, vault_sealed_keys: 5, vault_keys: 1 } });
+      expect(r).toMatchObject({ vaultFiles: 3, rows: { vault_entries: 2, vault_sealed_keys: 4, vault_keys: 1 } });
     } finally {
       storage.close();
     }

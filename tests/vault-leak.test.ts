@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '../jobs/clock.js';
 import { createBackup } from '../backup/index.js';
-import { toB64, vaultSodium } from '../client/index.js';
+import { decryptAttachment, encryptAttachment, toB64, vaultSodium } from '../client/index.js';
 import { seedFamily, startTestServerWith, type Family, type TestServer } from './helpers/hearth.js';
 import { DAY, VaultDevice } from './helpers/vault.js';
 
@@ -29,7 +29,7 @@ describe('the server never holds a vault plaintext or key in the clear', () => {
     fs.rmSync(t.dataDir, { recursive: true, force: true });
   });
 
-  it('markers, content keys and private keys appear in none of: database, WAL, vault blobs, media, backups, logs', async () => {
+  it('markers, content keys, attachment keys and private keys appear in none of: database, WAL, vault entry and attachment blobs, media, backups, logs', async () => {
     const s = await vaultSodium();
     const A = new VaultDevice(() => t, fam.familyId, fam.members.owner!.id, fam.members.owner!.token);
     const B = new VaultDevice(() => t, fam.familyId, fam.members.adult!.id, fam.members.adult!.token);
@@ -41,6 +41,12 @@ describe('the server never holds a vault plaintext or key in the clear', () => {
     const ids: string[] = [];
     // Capture each content key as sealEntry makes it (keygen is the only source).
     const keygen = s.crypto_aead_xchacha20poly1305_ietf_keygen.bind(s);
+    const streamKeygen = s.crypto_secretstream_xchacha20poly1305_keygen.bind(s);
+    const streamSpy = vi.spyOn(s, 'crypto_secretstream_xchacha20poly1305_keygen').mockImplementation(((...a: unknown[]) => {
+      const k = (streamKeygen as (...x: unknown[]) => Uint8Array)(...a);
+      contentKeys.push(k.slice());
+      return k;
+    }) as typeof s.crypto_secretstream_xchacha20poly1305_keygen);
     const spy = vi.spyOn(s, 'crypto_aead_xchacha20poly1305_ietf_keygen').mockImplementation(((...a: unknown[]) => {
       const k = (keygen as (...x: unknown[]) => Uint8Array)(...a);
       contentKeys.push(k.slice());
@@ -50,15 +56,23 @@ describe('the server never holds a vault plaintext or key in the clear', () => {
       const m = `VAULTMARKER${i}${s.to_hex(s.randombytes_buf(8))}`;
       markers.push(m);
       const policy = i % 3 === 0 ? { releaseAt: new Date(T0 + DAY).toISOString() } : i % 3 === 1 ? { inactivityDays: 2, warnDays: [1] } : { requestWaitDays: 1 };
-      const { id } = await A.seal({ title: `title ${m}`, text: `${m} `.repeat(200), meta: { marker: m } }, [B.memberId, C.memberId], policy);
+      // Every other entry carries an attachment whose plaintext is the marker, repeated past a chunk.
+      const att = i % 2 === 0 ? await encryptAttachment(Buffer.from(`${m}|`.repeat(5000)), { id: `att_leak_${i}`, name: `scan ${m}.pdf`, type: 'application/pdf' }) : null;
+      const { id } = await A.seal({ title: `title ${m}`, text: `${m} `.repeat(200), meta: { marker: m }, ...(att ? { attachments: [att.ref] } : {}) }, [B.memberId, C.memberId], policy);
+      if (att) await A.upload(id, att.ref.id, att.blob);
       ids.push(id);
     }
     spy.mockRestore();
-    expect(contentKeys).toHaveLength(6);
+    streamSpy.mockRestore();
+    expect(contentKeys).toHaveLength(9);
     for (const i of [2, 5]) expect((await B.call('POST', `/entries/${ids[i]}/request`)).status).toBe(200);
     clock.set(T0 + 3 * DAY);
     await t.server.scheduler.whenIdle();
-    for (const id of ids) expect((await B.open(id)).text).toContain('VAULTMARKER');
+    for (const id of ids) {
+      const content = await B.open(id);
+      expect(content.text).toContain('VAULTMARKER');
+      for (const ref of content.attachments ?? []) expect(Buffer.from(await decryptAttachment(await B.download(id, ref.id), ref)).toString()).toContain('VAULTMARKER');
+    }
     t.server.storage.sqlite.pragma('wal_checkpoint(PASSIVE)');
     await createBackup({ sqlite: t.server.storage.sqlite, layout: t.server.layout, now: clock.now(), hearthVersion: 'test' });
 
@@ -80,6 +94,7 @@ describe('the server never holds a vault plaintext or key in the clear', () => {
       ...filesUnder(t.server.layout.backups),
     ].filter((f) => fs.existsSync(f));
     expect(files.some((f) => f.includes(`${path.sep}vault${path.sep}`))).toBe(true);
+    expect(files.filter((f) => f.endsWith('.att') && f.startsWith(t.server.layout.vault))).toHaveLength(3);
     expect(filesUnder(t.server.layout.backups).length).toBeGreaterThan(0);
     const logs = Buffer.from(t.logs.text());
     expect(logs.length).toBeGreaterThan(0);

@@ -466,8 +466,33 @@ describe.skipIf(!CHROMIUM && !REQUIRED)('the web app in a browser', () => {
       await bob.getByRole('button', { name: 'Open entry from ann' }).click();
       await bob.getByText('The spare key is under the blue pot.').waitFor();
       await a11y(bob, 'vault for bob');
+
+      // An entry that opens on request: B asks for it, A refuses, B may ask again.
+      await ann.getByLabel('Title').fill('Ask me first');
+      await ann.getByLabel('Text').fill('The safe combination is 4-7-1.');
+      await ann.getByRole('checkbox', { name: 'bob' }).check();
+      await ann.getByRole('radio', { name: /When they ask for it/ }).check();
+      await ann.getByLabel('Days to wait after they ask').fill('3');
+      await ann.getByRole('button', { name: 'Seal entry' }).click();
+      await ann.getByRole('button', { name: 'Cancel entry for bob' }).waitFor();
+      await unlock(bob, 'bob vault passphrase');
+      await bob.getByText('it opens 3 days after you ask, unless ann refuses', { exact: false }).waitFor();
+      await bob.getByRole('button', { name: 'Ask for release of entry from ann' }).click();
+      await bob.getByRole('status').filter({ hasText: /You asked for it .*unless ann refuses/ }).waitFor();
+      expect(await bob.getByRole('button', { name: /Ask for release/ }).count()).toBe(0);
+      const asked = (await api(v.url, 'GET', `/v1/families/${fam.id}/vault/entries`, { token: bobToken })).body.entries as { id: string; requestedBy: string | null }[];
+      const askedId = asked.find((e) => e.requestedBy === bobMember.id)!.id;
+      await unlock(ann, 'ann vault passphrase');
+      await ann.getByRole('status').filter({ hasText: /bob asked for it .*unless you refuse/ }).waitFor();
+      await a11y(ann, 'vault with a pending request');
+      await ann.getByRole('button', { name: 'Refuse release request from bob' }).click();
+      await expect.poll(() => ann.getByRole('button', { name: /Refuse release request/ }).count()).toBe(0);
+      const after = (await api(v.url, 'GET', `/v1/families/${fam.id}/vault/entries/${askedId}`, { token: bobToken })).body;
+      expect(after).toMatchObject({ status: 'sealed', requestedBy: null, requestedAt: null });
+      await unlock(bob, 'bob vault passphrase');
+      await bob.getByRole('button', { name: 'Ask for release of entry from ann' }).waitFor();
       // Nothing the server stored or logged holds the text or a passphrase.
-      expect(v.logs.text()).not.toMatch(/blue pot|vault passphrase/);
+      expect(v.logs.text()).not.toMatch(/blue pot|safe combination|vault passphrase/);
     } finally {
       await v.close();
     }

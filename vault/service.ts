@@ -1,5 +1,7 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
 import type { Db } from '../storage/database.js';
 import type { DataDirLayout } from '../storage/data-dir.js';
@@ -7,6 +9,7 @@ import type { Clock } from '../jobs/types.js';
 import { recordAudit, type AuditAction, type AuditActor } from '../storage/audit.js';
 import { fsyncDir, unlinkQuiet } from '../media/fs-util.js';
 import { VaultServiceError } from './errors.js';
+import { receiveBlob } from './blob-receive.js';
 import { nextDue, type EntryRow, type Policy, type PolicyInput } from './policy.js';
 
 export { DAY_MS } from './constants.js';
@@ -14,6 +17,8 @@ export { DAY_MS } from './constants.js';
 export interface VaultLimits {
   /** Largest entry ciphertext accepted. */
   maxEntryBytes: number;
+  /** Largest attachment blob accepted. */
+  maxAttachmentBytes: number;
   /** Entries a member may have sealed at once. */
   maxEntriesPerOwner: number;
   /** Bytes the family may store in total (shared with media and documents). */
@@ -56,6 +61,30 @@ export interface EntryView {
   updatedAt: number;
   /** When the entry would release if nothing changes (null: only on request, or done). */
   nextReleaseAt: number | null;
+  /** The entry's attachment blobs (opaque; their keys and names are inside the ciphertext). */
+  attachments: AttachmentView[];
+}
+
+export interface AttachmentView {
+  id: string;
+  size: number;
+  createdAt: number;
+}
+
+/** A stored attachment blob, for the route that streams it. */
+export interface AttachmentFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** Attachments one entry may have (each its own file). */
+export const MAX_ATTACHMENTS_PER_ENTRY = 64;
+
+/** What an owner may change before release; absent keeps, null clears. */
+export interface EntryUpdate {
+  policy?: PolicyInput;
+  recipientsSee?: boolean;
 }
 
 export interface CreateEntryInput {
@@ -68,9 +97,11 @@ export interface CreateEntryInput {
 
 export type VaultService = ReturnType<typeof createVaultService>;
 
-/** Bytes of the family's vault ciphertexts still stored (cancelled ones are deleted). */
+/** Bytes of the family's vault ciphertexts and attachment blobs still stored (cancelled ones are deleted). */
 export function vaultFamilyBytes(sqlite: Database.Database, familyId: string): number {
-  return (sqlite.prepare("SELECT coalesce(sum(bytes), 0) AS n FROM vault_entries WHERE family_id = ? AND status != 'cancelled'").get(familyId) as { n: number }).n;
+  const entries = (sqlite.prepare("SELECT coalesce(sum(bytes), 0) AS n FROM vault_entries WHERE family_id = ? AND status != 'cancelled'").get(familyId) as { n: number }).n;
+  const blobs = (sqlite.prepare('SELECT coalesce(sum(bytes), 0) AS n FROM vault_attachments WHERE family_id = ?').get(familyId) as { n: number }).n;
+  return entries + blobs;
 }
 
 /**
@@ -113,6 +144,21 @@ export function createVaultService(deps: VaultDeps) {
     deleteMemberKeys: sqlite.prepare('DELETE FROM vault_keys WHERE family_id = ? AND member_id = ?'),
     removedRecipientEntries: sqlite.prepare('SELECT entry_id FROM vault_sealed_keys WHERE family_id = ? AND member_id = ? AND is_owner = 0'),
     deleteRecipient: sqlite.prepare('DELETE FROM vault_sealed_keys WHERE family_id = ? AND member_id = ? AND is_owner = 0'),
+    attachmentsOf: sqlite.prepare('SELECT id, bytes, created_at FROM vault_attachments WHERE family_id = ? AND entry_id = ? ORDER BY created_at, id'),
+    attachmentBlobs: sqlite.prepare('SELECT blob FROM vault_attachments WHERE family_id = ? AND entry_id = ?'),
+    attachmentGet: sqlite.prepare('SELECT blob, bytes, sha256 FROM vault_attachments WHERE family_id = ? AND entry_id = ? AND id = ?'),
+    attachmentCount: sqlite.prepare('SELECT count(*) AS n FROM vault_attachments WHERE family_id = ? AND entry_id = ?'),
+    attachmentInsert: sqlite.prepare(
+      'INSERT INTO vault_attachments (family_id, entry_id, id, owner_member_id, blob, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    attachmentDelete: sqlite.prepare('DELETE FROM vault_attachments WHERE family_id = ? AND entry_id = ? AND id = ?'),
+    attachmentsDeleteEntry: sqlite.prepare('DELETE FROM vault_attachments WHERE family_id = ? AND entry_id = ?'),
+    update: sqlite.prepare(
+      `UPDATE vault_entries SET release_at = @release_at, release_tz = @release_tz, inactivity_days = @inactivity_days, warn_days = @warn_days,
+         grace_days = @grace_days, last_checkin_at = @last_checkin_at, request_wait_days = @request_wait_days, requested_by = @requested_by,
+         requested_at = @requested_at, recipients_see = @recipients_see, updated_at = @now
+       WHERE family_id = @family_id AND id = @id AND status = 'sealed'`,
+    ),
     familiesOf: sqlite.prepare('SELECT DISTINCT family_id FROM vault_keys WHERE member_id = ? UNION SELECT DISTINCT family_id FROM vault_sealed_keys WHERE member_id = ?'),
   };
 
@@ -137,7 +183,31 @@ export function createVaultService(deps: VaultDeps) {
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       nextReleaseAt: row.status === 'sealed' ? nextDue(row) : null,
+      attachments: (st.attachmentsOf.all(row.family_id, row.id) as { id: string; bytes: number; created_at: number }[]).map((a) => ({
+        id: a.id,
+        size: a.bytes,
+        createdAt: a.created_at,
+      })),
     };
+  }
+
+  /** Bytes of attachment uploads still streaming, per family: they count against the quota too. */
+  const inflight = new Map<string, number>();
+  const addInflight = (familyId: string, n: number) => {
+    const v = (inflight.get(familyId) ?? 0) + n;
+    if (v > 0) inflight.set(familyId, v);
+    else inflight.delete(familyId);
+  };
+  const attachmentBlob = (entryId: string, attachmentId: string) => `${entryId}.${attachmentId}.att`;
+
+  /** Whether this member may add this attachment now (owner, sealed, new id, room left); throws if not. */
+  function admitAttachment(familyId: string, memberId: string, entryId: string, attachmentId: string): void {
+    const row = ownRow(familyId, entryId, memberId);
+    if (row.status !== 'sealed') throw new VaultServiceError('CONFLICT', `the entry is ${row.status}`);
+    if (st.attachmentGet.get(familyId, entryId, attachmentId)) throw new VaultServiceError('CONFLICT', 'an attachment with this id exists');
+    if ((st.attachmentCount.get(familyId, entryId) as { n: number }).n >= MAX_ATTACHMENTS_PER_ENTRY) {
+      throw new VaultServiceError('CONFLICT', `at most ${MAX_ATTACHMENTS_PER_ENTRY} attachments per entry`);
+    }
   }
 
   function getRow(familyId: string, id: string): EntryRow | undefined {
@@ -288,14 +358,167 @@ export function createVaultService(deps: VaultDeps) {
       const row = ownRow(familyId, id, memberId);
       if (row.status !== 'sealed') throw new VaultServiceError('CONFLICT', `the entry is ${row.status}`);
       const t = now();
+      let blobs: string[] = [];
       sqlite.transaction(() => {
         st.cancel.run(t, t, familyId, id);
         // Nobody may open it any more: the sealed keys go; the ciphertext file after the commit.
         sqlite.prepare('DELETE FROM vault_sealed_keys WHERE family_id = ? AND entry_id = ?').run(familyId, id);
-        audit('vault.entry.cancel', actor, familyId, id);
+        blobs = (st.attachmentBlobs.all(familyId, id) as { blob: string }[]).map((b) => b.blob);
+        st.attachmentsDeleteEntry.run(familyId, id);
+        audit('vault.entry.cancel', actor, familyId, id, blobs.length ? { attachments: blobs.length } : undefined);
       })();
       unlinkQuiet(blobPath(familyId, row.blob));
+      for (const b of blobs) unlinkQuiet(blobPath(familyId, b));
       return view(getRow(familyId, id)!);
+    },
+
+    /**
+     * Owner, before release: changes the policy and who may see that the entry exists.
+     * The release check reads the row every minute, so the new times apply from its next
+     * run (no job to move: nothing can fire twice or on the old time). Touching the
+     * dead man's switch starts a new cycle from now: the owner just proved they are there.
+     */
+    update(actor: AuditActor & { familyId: string; memberId: string }, id: string, input: EntryUpdate): EntryView {
+      const { familyId, memberId } = actor;
+      const row = ownRow(familyId, id, memberId);
+      if (row.status !== 'sealed') throw new VaultServiceError('CONFLICT', `the entry is ${row.status}`);
+      const p = input.policy ?? {};
+      const has = (k: keyof PolicyInput) => Object.prototype.hasOwnProperty.call(p, k) && p[k] !== undefined;
+      const t = now();
+      const releaseAt = has('releaseAt') ? (p.releaseAt ?? null) : row.release_at;
+      if (releaseAt != null && releaseAt !== row.release_at && releaseAt <= t) throw new VaultServiceError('VALIDATION_FAILED', 'releaseAt is in the past');
+      const inactivityDays = has('inactivityDays') ? (p.inactivityDays ?? null) : row.inactivity_days;
+      const switchTouched = has('inactivityDays') || has('warnDays') || has('graceDays');
+      const warnDays =
+        inactivityDays == null ? null : has('warnDays') ? JSON.stringify(p.warnDays ?? [14, 7, 1]) : (row.warn_days ?? JSON.stringify([14, 7, 1]));
+      const requestWaitDays = has('requestWaitDays') ? (p.requestWaitDays ?? null) : row.request_wait_days;
+      if (releaseAt == null && inactivityDays == null && requestWaitDays == null) {
+        throw new VaultServiceError('VALIDATION_FAILED', 'an entry needs at least one release policy (releaseAt, inactivityDays or requestWaitDays)');
+      }
+      const changed = [
+        ...(['releaseAt', 'timezone', 'inactivityDays', 'warnDays', 'graceDays', 'requestWaitDays'] as const).filter(has),
+        ...(input.recipientsSee !== undefined ? ['recipientsSee'] : []),
+      ];
+      if (changed.length === 0) throw new VaultServiceError('VALIDATION_FAILED', 'nothing to change');
+      // A pending request lapses with the request policy it was made under.
+      const keepRequest = requestWaitDays != null;
+      sqlite.transaction(() => {
+        const n = st.update.run({
+          family_id: familyId,
+          id,
+          release_at: releaseAt,
+          release_tz: has('timezone') ? (p.timezone ?? null) : releaseAt == null ? null : row.release_tz,
+          inactivity_days: inactivityDays,
+          warn_days: warnDays,
+          grace_days: has('graceDays') ? (p.graceDays ?? 0) : row.grace_days,
+          last_checkin_at: switchTouched ? t : row.last_checkin_at,
+          request_wait_days: requestWaitDays,
+          requested_by: keepRequest ? row.requested_by : null,
+          requested_at: keepRequest ? row.requested_at : null,
+          recipients_see: input.recipientsSee === undefined ? row.recipients_see : input.recipientsSee ? 1 : 0,
+          now: t,
+        }).changes;
+        // The release check may have released it between our read and this write.
+        if (n !== 1) throw new VaultServiceError('CONFLICT', 'the entry is no longer sealed');
+        const after = getRow(familyId, id)!;
+        audit('vault.entry.update', actor, familyId, id, { changed, nextReleaseAt: nextDue(after) });
+      })();
+      return view(getRow(familyId, id)!);
+    },
+
+    /** Refuses an upload before its bytes are read (not the owner, released, id taken). */
+    admitAttachment: (actor: { familyId: string; memberId: string }, entryId: string, attachmentId: string) =>
+      admitAttachment(actor.familyId, actor.memberId, entryId, attachmentId),
+
+    /**
+     * Owner, before release: streams one opaque attachment blob to vault/<familyId>/
+     * through the temp dir (fsync, rename), then the row. Never buffered whole; the size
+     * limit and the family quota are enforced as bytes arrive.
+     */
+    async uploadAttachment(
+      actor: AuditActor & { familyId: string; memberId: string },
+      entryId: string,
+      attachmentId: string,
+      source: Readable,
+      declaredLength?: number,
+    ): Promise<AttachmentView> {
+      const { familyId, memberId } = actor;
+      const admit = () => admitAttachment(familyId, memberId, entryId, attachmentId);
+      admit();
+      const max = limits.maxAttachmentBytes;
+      const tooLarge = () => new VaultServiceError('PAYLOAD_TOO_LARGE', `attachments are limited to ${max} bytes`);
+      const full = () => new VaultServiceError('QUOTA_EXCEEDED', 'the family storage quota is full');
+      if (declaredLength !== undefined && declaredLength > max) throw tooLarge();
+      // Read once per upload; the family's other uploads in flight count through `inflight`.
+      const base = deps.familyBytes(familyId);
+      if (declaredLength !== undefined && base + (inflight.get(familyId) ?? 0) + declaredLength > limits.familyQuotaBytes) throw full();
+      fs.mkdirSync(deps.layout.vaultTmp, { recursive: true, mode: 0o700 });
+      const temp = path.join(deps.layout.vaultTmp, `att-${crypto.randomUUID()}`);
+      let counted = 0;
+      try {
+        const got = await receiveBlob(source, temp, (received, chunk) => {
+          counted += chunk;
+          addInflight(familyId, chunk);
+          if (received > max) throw tooLarge();
+          if (base + (inflight.get(familyId) ?? 0) > limits.familyQuotaBytes) throw full();
+        });
+        if (declaredLength !== undefined && got.bytes !== declaredLength) throw new VaultServiceError('UPLOAD_ABORTED', 'the upload ended before all its bytes arrived');
+        if (got.bytes === 0) throw new VaultServiceError('VALIDATION_FAILED', 'an attachment blob cannot be empty');
+        // From here on synchronous: no other request runs between the check, the rename and the row.
+        admit();
+        const blob = attachmentBlob(entryId, attachmentId);
+        fs.mkdirSync(blobDir(familyId), { recursive: true, mode: 0o700 });
+        fs.renameSync(temp, blobPath(familyId, blob));
+        fsyncDir(blobDir(familyId));
+        const t = now();
+        try {
+          sqlite.transaction(() => {
+            st.attachmentInsert.run(familyId, entryId, attachmentId, memberId, blob, got.bytes, got.sha256, t);
+            audit('vault.attachment.upload', actor, familyId, entryId, { attachment: attachmentId, bytes: got.bytes });
+          })();
+        } catch (err) {
+          unlinkQuiet(blobPath(familyId, blob));
+          throw err;
+        }
+        return { id: attachmentId, size: got.bytes, createdAt: t };
+      } finally {
+        unlinkQuiet(temp);
+        addInflight(familyId, -counted);
+      }
+    },
+
+    /**
+     * The blob to stream: the owner any time, a recipient after release, exactly like
+     * the entry's ciphertext (409 before, 404 if hidden or not addressed to them).
+     * `audited` false for a range request past the first byte (a player resuming).
+     */
+    attachmentFile(actor: AuditActor & { familyId: string; memberId: string }, entryId: string, attachmentId: string, audited = true): AttachmentFile {
+      const { familyId, memberId } = actor;
+      const row = visibleRow(familyId, entryId, memberId);
+      const isOwner = row.owner_member_id === memberId;
+      if (!isOwner && row.status !== 'released') throw new VaultServiceError('NOT_RELEASED', 'this vault entry has not been released');
+      if (row.status === 'cancelled') throw new VaultServiceError('NOT_FOUND', 'vault entry not found');
+      if (!st.sealedGet.get(familyId, entryId, memberId)) throw new VaultServiceError('NOT_FOUND', 'no sealed key for you on this entry');
+      const a = st.attachmentGet.get(familyId, entryId, attachmentId) as { blob: string; bytes: number; sha256: string } | undefined;
+      if (!a) throw new VaultServiceError('NOT_FOUND', 'vault attachment not found');
+      if (audited && row.status === 'released') {
+        audit('vault.attachment.access', actor, familyId, entryId, { attachment: attachmentId, as: isOwner ? 'owner' : 'recipient' });
+      }
+      return { path: blobPath(familyId, a.blob), size: a.bytes, sha256: a.sha256 };
+    },
+
+    /** Owner, before release: the row goes, then the file. */
+    deleteAttachment(actor: AuditActor & { familyId: string; memberId: string }, entryId: string, attachmentId: string): void {
+      const { familyId, memberId } = actor;
+      const row = ownRow(familyId, entryId, memberId);
+      if (row.status !== 'sealed') throw new VaultServiceError('CONFLICT', `the entry is ${row.status}`);
+      const a = st.attachmentGet.get(familyId, entryId, attachmentId) as { blob: string } | undefined;
+      if (!a) throw new VaultServiceError('NOT_FOUND', 'vault attachment not found');
+      sqlite.transaction(() => {
+        st.attachmentDelete.run(familyId, entryId, attachmentId);
+        audit('vault.attachment.delete', actor, familyId, entryId, { attachment: attachmentId });
+      })();
+      unlinkQuiet(blobPath(familyId, a.blob));
     },
 
     checkin(actor: AuditActor & { familyId: string; memberId: string }): { entries: number; at: number } {

@@ -32,7 +32,7 @@ refuse to run while this server is up.`,
   const MEDIA_KEYS = ['mediaMaxFileBytes', 'familyQuotaBytes', 'mediaUploadsPerDevice', 'mediaDeriveConcurrency', 'mediaMaxPixels', 'mediaGcGraceHours'] as const;
   for (const key of MEDIA_KEYS) cmd.option(`--${SETTINGS[key].flag} <n>`, `${SETTINGS[key].doc} ($${SETTINGS[key].env})`);
   // The metrics token stays out of argv (ps shows it): $HEARTH_METRICS_TOKEN or the config file.
-  const MORE_KEYS = ['searchIndexing', 'vaultMaxEntryBytes', 'vaultMaxEntriesPerMember', 'metricsListen', 'metricsDbRefreshS'] as const;
+  const MORE_KEYS = ['searchIndexing', 'vaultMaxEntryBytes', 'vaultMaxAttachmentBytes', 'vaultMaxEntriesPerMember', 'metricsListen', 'metricsDbRefreshS'] as const;
   for (const key of MORE_KEYS) cmd.option(`--${SETTINGS[key].flag} <value>`, `${SETTINGS[key].doc} ($${SETTINGS[key].env})`);
   for (const spec of SYNC_LIMIT_TABLE) cmd.option(`${spec.flag} <n>`, `${spec.description} (default ${spec.default}, $${spec.env})`);
   cmd.action(async (opts: Record<string, string | undefined>) => {

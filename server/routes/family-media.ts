@@ -76,7 +76,7 @@ function notModified(request: FastifyRequest, etag: string): boolean {
 }
 
 /** One byte range (RFC 9110); several ranges are answered with the whole file, which the RFC allows. */
-function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m) return null;

@@ -8,6 +8,7 @@ import { sql as vault } from './0008_vault.js';
 import { sql as search } from './0009_search.js';
 import { sql as auditErasure } from './0010_audit_erasure.js';
 import { sql as searchContentless } from './0011_search_contentless.js';
+import { sql as vaultAttachments } from './0012_vault_attachments.js';
 
 export interface Migration {
   version: number;
@@ -30,4 +31,5 @@ export const migrations: Migration[] = [
   { version: 9, name: 'search', sql: search },
   { version: 10, name: 'audit-erasure', sql: auditErasure },
   { version: 11, name: 'search-contentless', sql: searchContentless },
+  { version: 12, name: 'vault-attachments', sql: vaultAttachments },
 ];

@@ -58,6 +58,24 @@ export class VaultDevice {
     return { id: e.id, res, sealed: e };
   }
 
+  /** PUT one attachment blob (raw bytes, as the SDK sends them). */
+  async upload(entryId: string, attachmentId: string, blob: Uint8Array): Promise<void> {
+    const res = await fetch(`${this.t().url}/v1/families/${this.familyId}/vault/entries/${entryId}/attachments/${attachmentId}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream' },
+      body: blob as BodyInit,
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+  }
+
+  async download(entryId: string, attachmentId: string): Promise<Uint8Array> {
+    const res = await fetch(`${this.t().url}/v1/families/${this.familyId}/vault/entries/${entryId}/attachments/${attachmentId}`, {
+      headers: { authorization: `Bearer ${this.token}` },
+    });
+    expect(res.status).toBe(200);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
   async open(id: string): Promise<VaultContent> {
     const res = await this.call('GET', `/entries/${id}/sealed`);
     expect(res.status, JSON.stringify(res.body)).toBe(200);

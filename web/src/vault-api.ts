@@ -21,5 +21,9 @@ export const vaultApi = {
   create: (e: VaultEntryRequest) => hearth.vault.create(e),
   sealed: (id: string) => hearth.vault.sealed(id),
   cancel: (id: string) => hearth.vault.cancel(id),
+  /** Recipient: ask for an entry that opens on request; it opens after the wait unless the owner refuses. */
+  request: (id: string) => hearth.vault.request(id),
+  /** Owner: refuse a pending request. */
+  veto: (id: string) => hearth.vault.veto(id),
   checkIn: () => hearth.vault.checkin(),
 };

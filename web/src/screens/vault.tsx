@@ -152,7 +152,16 @@ function policyText(p: VaultPolicyView): string {
   const parts: string[] = [];
   if (p.releaseAt !== null) parts.push(`opens ${fmtTime(p.releaseAt)}${p.timezone ? ` (${p.timezone})` : ''}`);
   if (p.inactivityDays !== null) parts.push(`opens after ${p.inactivityDays} days without a check-in (last ${fmtTime(p.lastCheckinAt)})`);
+  if (p.requestWaitDays !== null) parts.push(`opens ${days(p.requestWaitDays)} after a request, unless refused`);
   return parts.join(' or ') || 'no release policy';
+}
+
+const days = (n: number) => `${n} day${n === 1 ? '' : 's'}`;
+
+/** A pending request, as its owner reads it: who asked, when it opens unless refused. */
+function requestText(e: VaultEntryInfo, nameOf: (id: string) => string): string {
+  const lapse = e.requestedAt! + e.policy.requestWaitDays! * 86_400_000;
+  return `${e.requestedBy ? nameOf(e.requestedBy) : 'A recipient'} asked for it ${fmtTime(e.requestedAt!)}; it opens ${fmtTime(lapse)} unless you refuse`;
 }
 
 function Open({ data, reload }: { data: Extract<Load, { state: 'ok' }>; reload: () => void }) {
@@ -217,6 +226,14 @@ function Open({ data, reload }: { data: Extract<Load, { state: 'ok' }>; reload: 
               <span>
                 For {e.recipients.map(nameOf).join(', ')} <small>· {e.status === 'sealed' ? policyText(e.policy) : e.status}</small>
               </span>
+              {e.status === 'sealed' && e.requestedAt !== null && e.policy.requestWaitDays !== null && (
+                <span class="row">
+                  <strong role="status">{requestText(e, nameOf)}</strong>
+                  <button type="button" onClick={() => vaultApi.veto(e.id).then(reload, setError)}>
+                    Refuse release request from {e.requestedBy ? nameOf(e.requestedBy) : 'a recipient'}
+                  </button>
+                </span>
+              )}
               {e.status === 'sealed' && (
                 <button type="button" class="secondary" onClick={() => vaultApi.cancel(e.id).then(reload, setError)}>
                   Cancel entry for {e.recipients.map(nameOf).join(', ')}
@@ -235,6 +252,21 @@ function Open({ data, reload }: { data: Extract<Load, { state: 'ok' }>; reload: 
               <span>
                 From {nameOf(e.ownerMemberId)} <small>· {e.status === 'released' ? `released ${e.releasedAt ? fmtTime(e.releasedAt) : ''}` : e.status === 'sealed' ? `sealed; ${policyText(e.policy)}` : e.status}</small>
               </span>
+              {e.status === 'sealed' &&
+                e.policy.requestWaitDays !== null &&
+                (e.requestedAt === null ? (
+                  <span class="row">
+                    <small>You may ask for it now: it opens {days(e.policy.requestWaitDays)} after you ask, unless {nameOf(e.ownerMemberId)} refuses.</small>
+                    <button type="button" onClick={() => vaultApi.request(e.id).then(reload, setError)}>
+                      Ask for release of entry from {nameOf(e.ownerMemberId)}
+                    </button>
+                  </span>
+                ) : (
+                  <small role="status">
+                    {e.requestedBy === me ? 'You' : e.requestedBy ? nameOf(e.requestedBy) : 'Someone'} asked for it {fmtTime(e.requestedAt)}; it opens{' '}
+                    {fmtTime(e.requestedAt + e.policy.requestWaitDays * 86_400_000)} unless {nameOf(e.ownerMemberId)} refuses.
+                  </small>
+                ))}
               {e.status === 'released' &&
                 (opened[e.id] ? (
                   <article class="note" aria-label={opened[e.id]!.title}>
@@ -261,7 +293,8 @@ function NewEntry({ data, onDone }: { data: Extract<Load, { state: 'ok' }>; onDo
   const [title, setTitle] = useState('');
   const [text, setText] = useState('');
   const [to, setTo] = useState<string[]>([]);
-  const [kind, setKind] = useState<'date' | 'inactivity'>('date');
+  const [kind, setKind] = useState<'date' | 'inactivity' | 'request'>('date');
+  const [wait, setWait] = useState('7');
   const [when, setWhen] = useState('');
   const [days, setDays] = useState('30');
   const [visible, setVisible] = useState(true);
@@ -275,7 +308,11 @@ function NewEntry({ data, onDone }: { data: Extract<Load, { state: 'ok' }>; onDo
     if (kind === 'date' && !(at > Date.now())) return setError(new Error('Choose a time in the future.'));
     // The server wants an ISO time with an offset; the zone says how to show it.
     const policy: VaultPolicyInput =
-      kind === 'date' ? { releaseAt: new Date(at).toISOString(), timezone: Intl.DateTimeFormat().resolvedOptions().timeZone } : { inactivityDays: Number(days) };
+      kind === 'date'
+        ? { releaseAt: new Date(at).toISOString(), timezone: Intl.DateTimeFormat().resolvedOptions().timeZone }
+        : kind === 'inactivity'
+          ? { inactivityDays: Number(days) }
+          : { requestWaitDays: Number(wait) };
     setBusy(true);
     try {
       const c = await crypto();
@@ -321,7 +358,15 @@ function NewEntry({ data, onDone }: { data: Extract<Load, { state: 'ok' }>; onDo
         <label class="check">
           <input type="radio" name="v-kind" checked={kind === 'inactivity'} onChange={() => setKind('inactivity')} /> If I stop checking in
         </label>
-        {kind === 'date' ? (
+        <label class="check">
+          <input type="radio" name="v-kind" checked={kind === 'request'} onChange={() => setKind('request')} /> When they ask for it (I can refuse)
+        </label>
+        {kind === 'request' ? (
+          <div class="field">
+            <label for="v-wait">Days to wait after they ask</label>
+            <input id="v-wait" type="number" min={1} max={365} required value={wait} onInput={(e) => setWait(e.currentTarget.value)} />
+          </div>
+        ) : kind === 'date' ? (
           <div class="field">
             <label for="v-when">Opens at</label>
             <input id="v-when" type="datetime-local" required value={when} onInput={(e) => setWhen(e.currentTarget.value)} />
