@@ -7,7 +7,7 @@ import { createHearthClient, decryptAttachment, encryptAttachment, HearthApiErro
 import { runAdminOp } from '../server/admin-ops.js';
 import { CLI_ACTOR } from '../server/identity/context.js';
 import { api, expectError, seedFamily, startTestServerWith, type Family, type TestServer } from './helpers/hearth.js';
-import { DAY, VaultDevice } from './helpers/vault.js';
+import { DAY, VaultDevice, vaultFamily } from './helpers/vault.js';
 
 const T0 = Date.parse('2026-05-01T12:00:00Z');
 const LIMIT = 6_000_000;
@@ -64,15 +64,10 @@ describe('vault attachments: stored by the server, opened only by recipients aft
   beforeAll(async () => {
     vi.spyOn(console, 'warn').mockImplementation(() => {});
     t = await startTestServerWith({ clock }, { vaultMaxAttachmentBytes: LIMIT });
-    fam = await seedFamily(t, 'The Attachers', ['owner', 'adult', 'child']);
+    let dev: Record<string, VaultDevice>;
+    ({ fam, dev } = await vaultFamily(() => t, 'The Attachers', ['owner', 'adult', 'child']));
+    ({ owner: A, adult: B, child: C } = dev as Record<'owner' | 'adult' | 'child', VaultDevice>);
     other = await seedFamily(t, 'The Others', ['owner']);
-    const dev = (role: string) => new VaultDevice(() => t, fam.familyId, fam.members[role]!.id, fam.members[role]!.token);
-    A = dev('owner');
-    B = dev('adult');
-    C = dev('child');
-    await A.enroll('owner passphrase one');
-    await B.enroll('adult passphrase two');
-    await C.enroll('child passphrase three');
   });
   afterAll(async () => {
     await t.close();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '../jobs/clock.js';
 import { readInbox } from '../notifications/inbox.js';
 import { api, expectError, seedFamily, startTestServerWith, type Family, type TestServer } from './helpers/hearth.js';
-import { DAY, VaultDevice } from './helpers/vault.js';
+import { DAY, VaultDevice, vaultFamily } from './helpers/vault.js';
 
 const T0 = Date.parse('2026-06-01T08:00:00Z');
 
@@ -36,11 +36,9 @@ describe('vault: the owner edits a policy before release', () => {
   beforeAll(async () => {
     vi.spyOn(console, 'warn').mockImplementation(() => {});
     t = await startTestServerWith({ clock });
-    fam = await seedFamily(t, 'The Editors', ['owner', 'adult']);
-    A = new VaultDevice(() => t, fam.familyId, fam.members.owner!.id, fam.members.owner!.token);
-    B = new VaultDevice(() => t, fam.familyId, fam.members.adult!.id, fam.members.adult!.token);
-    await A.enroll('owner passphrase one');
-    await B.enroll('adult passphrase two');
+    let dev: Record<string, VaultDevice>;
+    ({ fam, dev } = await vaultFamily(() => t, 'The Editors', ['owner', 'adult']));
+    ({ owner: A, adult: B } = dev as Record<'owner' | 'adult', VaultDevice>);
   });
   afterAll(async () => {
     await t.close();

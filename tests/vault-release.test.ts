@@ -6,7 +6,7 @@ import { fromB64, openEntry, toB64, VaultDecryptError, WrongPassphraseError } fr
 import { removeMember } from '../server/identity/members.js';
 import { CLI_ACTOR } from '../server/identity/context.js';
 import { api, expectError, seedFamily, startTestServerWith, type Family, type TestServer } from './helpers/hearth.js';
-import { DAY, VaultDevice } from './helpers/vault.js';
+import { DAY, VaultDevice, vaultFamily } from './helpers/vault.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 
@@ -22,14 +22,9 @@ describe('vault: seal, refuse before release, release by date, cancel, restore, 
   beforeAll(async () => {
     vi.spyOn(console, 'warn').mockImplementation(() => {});
     t = await startTestServerWith({ clock });
-    fam = await seedFamily(t, 'The Smiths', ['owner', 'adult', 'child']);
-    const dev = (role: string) => new VaultDevice(() => t, fam.familyId, fam.members[role]!.id, fam.members[role]!.token);
-    A = dev('owner');
-    B = dev('adult');
-    C = dev('child');
-    await A.enroll('owner passphrase one');
-    await B.enroll('adult passphrase two');
-    await C.enroll('child passphrase three');
+    let dev: Record<string, VaultDevice>;
+    ({ fam, dev } = await vaultFamily(() => t, 'The Smiths', ['owner', 'adult', 'child']));
+    ({ owner: A, adult: B, child: C } = dev as Record<'owner' | 'adult' | 'child', VaultDevice>);
   });
   afterAll(async () => {
     await t.close();

@@ -11,7 +11,8 @@ import {
   type VaultContent,
   type VaultKeyPair,
 } from '../../client/index.js';
-import { api, type TestServer } from './hearth.js';
+import type { Role } from '../../storage/schema.js';
+import { api, seedFamily, type Family, type TestServer } from './hearth.js';
 
 // Test speed: the real defaults are measured in bench/vault.mjs.
 export const FAST_KDF: KdfParams = { opsLimit: 1, memLimitBytes: 8 * 1024 * 1024 };
@@ -81,4 +82,27 @@ export class VaultDevice {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     return openEntry({ id, ciphertext: fromB64(res.body.ciphertext), sealedKey: res.body.sealedKey, keyPair: this.keyPair });
   }
+}
+
+/** Each role's vault passphrase in the tests (a restore test types the same one again). */
+export const PASSPHRASES: Partial<Record<Role, string>> = {
+  owner: 'owner passphrase one',
+  adult: 'adult passphrase two',
+  child: 'child passphrase three',
+};
+
+/**
+ * A seeded family whose members of the given roles each have a vault device with an
+ * enrolled key. The devices reach the server through `t`, so they follow a restart.
+ */
+export async function vaultFamily(t: () => TestServer, name: string, roles: Role[]): Promise<{ fam: Family; dev: Record<string, VaultDevice> }> {
+  const fam = await seedFamily(t(), name, roles);
+  const dev: Record<string, VaultDevice> = {};
+  for (const role of roles) {
+    const m = fam.members[role]!;
+    dev[role] = new VaultDevice(t, fam.familyId, m.id, m.token);
+    const passphrase = PASSPHRASES[role];
+    if (passphrase) await dev[role].enroll(passphrase);
+  }
+  return { fam, dev };
 }
