@@ -6,7 +6,7 @@ import { createManualClock } from '../jobs/clock.js';
 import { createHearthClient, decryptAttachment, encryptAttachment, HearthApiError, memoryStorage, VaultDecryptError, type VaultAttachmentRef } from '../client/index.js';
 import { runAdminOp } from '../server/admin-ops.js';
 import { CLI_ACTOR } from '../server/identity/context.js';
-import { api, expectError, seedFamily, startTestServerWith, type Family, type TestServer } from './helpers/hearth.js';
+import { api, expectError, seedFamily, startTestServerWith, type Api, type Family, type TestServer } from './helpers/hearth.js';
 import { DAY, VaultDevice, vaultFamily } from './helpers/vault.js';
 
 const T0 = Date.parse('2026-05-01T12:00:00Z');
@@ -149,7 +149,7 @@ describe('vault attachments: stored by the server, opened only by recipients aft
     await idle();
     const file = path.join(t.server.layout.vault, fam.familyId, `${id}.att_tamper.att`);
     const onDisk = fs.readFileSync(file);
-    onDisk[70_000] ^= 0x01;
+    onDisk[70_000] = onDisk[70_000]! ^ 0x01;
     fs.writeFileSync(file, onDisk);
     const got = await get(t, B, id, 'att_tamper');
     expect(got.status).toBe(200);
@@ -177,7 +177,7 @@ describe('vault attachments: stored by the server, opened only by recipients aft
     });
     const streamed = await put(t, A, id, 'att_huge2', stream).catch((e: unknown) => e);
     // The server answers 413 and closes; a client still sending may see the reset instead.
-    if (!(streamed instanceof Error)) expectError(streamed, 413, 'PAYLOAD_TOO_LARGE');
+    if (!(streamed instanceof Error)) expectError(streamed as Api, 413, 'PAYLOAD_TOO_LARGE');
     await new Promise((r) => setTimeout(r, 100));
     expect(filesUnder(t.server.layout.vaultTmp)).toEqual([]);
     expect(rows()).toBe(0);

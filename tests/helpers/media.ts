@@ -9,14 +9,14 @@ export async function uploadRaw(url: string, familyId: string, token: string, by
   const res = await fetch(`${url}/v1/families/${familyId}/media`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'x-hearth-filename': encodeURIComponent(name) },
-    body: bytes,
+    body: new Uint8Array(bytes),
   });
   return { status: res.status, body: (await res.json()) as any, headers: res.headers };
 }
 
 export async function uploadMultipart(url: string, familyId: string, token: string, bytes: Buffer, name = 'file.bin') {
   const form = new FormData();
-  form.append('file', new Blob([bytes]), name);
+  form.append('file', new Blob([new Uint8Array(bytes)]), name);
   const res = await fetch(`${url}/v1/families/${familyId}/media`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
   return { status: res.status, body: (await res.json()) as any, headers: res.headers };
 }
