@@ -35,6 +35,27 @@ export function Unavailable({ what }: { what: string }) {
   );
 }
 
+/**
+ * A form's submit: `busy` while `run`'s work is under way, its failure in `error`
+ * (through `explain` when given), so a form writes its work and not the bookkeeping.
+ */
+export function useAction(): { busy: boolean; error: unknown; setError: (e: unknown) => void; run: (work: () => Promise<void>, explain?: (e: unknown) => unknown) => Promise<void> } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (work: () => Promise<void>, explain: (e: unknown) => unknown = (e) => e) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+    } catch (err) {
+      setError(explain(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
+}
+
 type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'missing' } | { state: 'error'; error: unknown };
 
 /** Loads once (and again when `deps` change or `reload` is called). */

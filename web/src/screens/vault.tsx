@@ -3,7 +3,7 @@ import type { Member } from '../../../client/types.js';
 import type { VaultContent, VaultKeyPair } from '../../../client/vault.js';
 import { hearth, session } from '../api';
 import { vaultApi, type MemberKey, type VaultEntryInfo, type VaultPolicyInput, type VaultPolicyView } from '../vault-api';
-import { ErrorNote, Unavailable, fmtTime, isMissing } from '../ui';
+import { ErrorNote, Unavailable, fmtTime, isMissing, useAction } from '../ui';
 
 // libsodium (WebAssembly) is loaded only when the vault screen opens: the rest of the app
 // does not pay for it at first render.
@@ -72,25 +72,18 @@ function Phrase({ publicKey, label }: { publicKey: string; label: string }) {
 function SetUp({ onDone }: { onDone: () => void }) {
   const [pass, setPass] = useState('');
   const [again, setAgain] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     if (pass !== again) return setError(new Error('The two passphrases differ.'));
-    setBusy(true);
-    try {
+    await run(async () => {
       const c = await crypto();
       const kp = await c.generateKeyPair();
       const wrapped = await c.wrapPrivateKey(kp, pass);
       await vaultApi.registerKey(c.toB64(kp.publicKey), wrapped);
       unlocked = kp;
       onDone();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="card" aria-label="Set up your vault keys" onSubmit={submit}>
@@ -117,21 +110,17 @@ function SetUp({ onDone }: { onDone: () => void }) {
 
 function Unlock({ wrapped, onDone }: { wrapped: Parameters<typeof vaultApi.registerKey>[1]; onDone: () => void }) {
   const [pass, setPass] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const c = await crypto();
-      unlocked = await c.unwrapPrivateKey(wrapped, pass);
-      onDone();
-    } catch (err) {
-      setError((err as Error).name === 'WrongPassphraseError' ? new Error('That passphrase does not unlock your vault key.') : err);
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      async () => {
+        const c = await crypto();
+        unlocked = await c.unwrapPrivateKey(wrapped, pass);
+        onDone();
+      },
+      (err) => ((err as Error).name === 'WrongPassphraseError' ? new Error('That passphrase does not unlock your vault key.') : err),
+    );
   };
   return (
     <form class="card" aria-label="Unlock your vault" onSubmit={submit}>
@@ -298,11 +287,9 @@ function NewEntry({ data, onDone }: { data: Extract<Load, { state: 'ok' }>; onDo
   const [when, setWhen] = useState('');
   const [days, setDays] = useState('30');
   const [visible, setVisible] = useState(true);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     if (to.length === 0) return setError(new Error('Choose at least one member to leave it for.'));
     const at = new Date(when).getTime();
     if (kind === 'date' && !(at > Date.now())) return setError(new Error('Choose a time in the future.'));
@@ -313,8 +300,7 @@ function NewEntry({ data, onDone }: { data: Extract<Load, { state: 'ok' }>; onDo
         : kind === 'inactivity'
           ? { inactivityDays: Number(days) }
           : { requestWaitDays: Number(wait) };
-    setBusy(true);
-    try {
+    await run(async () => {
       const c = await crypto();
       const keyOf = (id: string) => ({ memberId: id, publicKey: data.keys.find((k) => k.memberId === id)!.publicKey });
       const sealed = await c.sealEntry({ content: { title, text }, owner: { memberId: me, publicKey: unlocked!.publicKey }, recipients: to.map(keyOf) });
@@ -323,11 +309,7 @@ function NewEntry({ data, onDone }: { data: Extract<Load, { state: 'ok' }>; onDo
       setText('');
       setTo([]);
       onDone();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="card" aria-label="New vault entry" onSubmit={submit}>
