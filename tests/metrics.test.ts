@@ -204,10 +204,17 @@ describe('DB-derived gauges (metrics/db-gauges.ts)', () => {
       })();
       const want = db.prepare("SELECT sum(size) bytes, count(*) FILTER (WHERE thumbnail = 'pending') backlog FROM media WHERE deleted_at IS NULL").get() as { bytes: number; backlog: number };
       const gauges = createDbGauges(db, { chunkRows: 1000, maxAgeMs: 0 });
+      // One event-loop turn each: a walk that never yields lets this run zero times. (Not a timer: 11 quick chunks may fit in the 1 ms a timer waits.)
       let turns = 0;
-      const spin = setInterval(() => turns++, 0);
+      let spinning = true;
+      const spin = () => {
+        if (!spinning) return;
+        turns++;
+        setImmediate(spin);
+      };
+      setImmediate(spin);
       const [m, m2, j] = await Promise.all([gauges.media(), gauges.media(), gauges.jobs()]);
-      clearInterval(spin);
+      spinning = false;
       expect(m).toEqual({ bytes: want.bytes, thumbnailBacklog: want.backlog });
       expect(m2).toBe(m); // overlapping callers share one walk
       expect(j.byStatus).toEqual({ pending: 660, running: 660, done: 660, dead: 660, cancelled: 660 });
